@@ -1,0 +1,45 @@
+"""Shared fixtures: a private cache directory for every test, and a pure fake speech bank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voiceguide.model import VoiceSettings
+from voiceguide.units import ms_to_frames
+from voiceguide.voices.base import Clip
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = REPO / "scripts"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never touch the user's cache; the speech cache is shared within one session."""
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+class DurationBank:
+    """A pure fake SpeechBank for compiler tests: 60 ms per character plus 200 ms."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def clip(self, text: str, voice: VoiceSettings) -> Clip:
+        self.asked.append(text)
+        return Clip(f"fake-{len(text)}", ms_to_frames(200 + 60 * len(text)), Path("/nonexistent"))
+
+
+@pytest.fixture
+def bank() -> DurationBank:
+    return DurationBank()
+
+
+def write(tmp_path: Path, text: str, name: str = "routine.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,228 @@
+"""The compiler: where every cue, tone and chapter lands, with a pure fake speech bank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import DurationBank, write
+from voiceguide.compile import CHIME_LEAD_MS, compile_routine
+from voiceguide.script import load_script
+from voiceguide.timeline import Speech, Timeline, Tone
+
+
+def compile_text(tmp_path: Path, bank: DurationBank, text: str):  # type: ignore[no-untyped-def]
+    return compile_routine(load_script(write(tmp_path, text)), bank)
+
+
+def speech(tl: Timeline) -> list[tuple[int, str, str]]:
+    return [(e.start_ms, e.cue, e.text) for e in tl.events if isinstance(e, Speech)]
+
+
+def test_steps_follow_each_other_exactly_and_chapters_match(
+    tmp_path: Path, bank: DurationBank
+) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        "title: T\nsteps:\n  - {name: A, duration: 2m, say: Go}\n  - {name: B, duration: 90s, say: On}\n",
+    )
+    tl = c.timeline
+    assert not c.issues
+    assert [(ch.title, ch.start_ms, ch.end_ms) for ch in tl.chapters] == [
+        ("A", 0, 120_000),
+        ("B", 120_000, 210_000),
+    ]
+    assert tl.duration_ms == 210_000 and tl.origin_ms == 0
+    assert speech(tl) == [
+        (CHIME_LEAD_MS, "instruction", "Go"),
+        (120_000 + CHIME_LEAD_MS, "instruction", "On"),
+    ]
+    chimes = [e.start_ms for e in tl.events if isinstance(e, Tone) and e.tone == "chime"]
+    assert chimes == [0, 120_000]
+
+
+def test_intro_ends_on_a_whole_second_and_sets_the_origin(
+    tmp_path: Path, bank: DurationBank
+) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        "title: T\nintro: |\n  Hello.\n\n  Take care.\noutro: Bye.\nsteps:\n  - {name: A, duration: 1m}\n",
+    )
+    tl = c.timeline
+    assert tl.origin_ms % 1000 == 0 and tl.origin_ms > 0
+    assert [ch.title for ch in tl.chapters] == ["Introduction", "A", "Closing"]
+    assert tl.chapters[1].start_ms == tl.origin_ms
+    assert tl.chapters[2].start_ms == tl.origin_ms + 60_000
+    assert tl.duration_ms == tl.chapters[2].end_ms
+    intro = [s for s in speech(tl) if s[1] == "intro"]
+    assert [s[2] for s in intro] == ["Hello.", "Take care."]
+
+
+def test_sides_split_the_step_and_fill_templates(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Twist
+    duration: 2m
+    sides: true
+    say: Twist to the {side}.
+    cues:
+      - {before_end: 10s, say: "{remaining} left on the {side}. Next: {next}."}
+  - {name: Rest pose, duration: 30s}
+""",
+    )
+    s = speech(c.timeline)
+    assert (CHIME_LEAD_MS, "instruction", "Twist to the right.") in s
+    assert (60_000 + CHIME_LEAD_MS, "switch", "Switch sides. Now the left side.") in s
+    assert (50_000, "before_end", "10 seconds left on the right. Next: Rest pose.") in s
+    assert (110_000, "before_end", "10 seconds left on the left. Next: Rest pose.") in s
+    assert len(c.timeline.chapters) == 2
+
+
+def test_timed_cues_land_where_asked(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Hold
+    duration: 2m
+    cues:
+      - {at: 20s, say: a}
+      - {at: halfway, say: b}
+      - {every: 30s, say: c}
+      - {every: 40s, from: 5s, say: d}
+      - Start cue
+""",
+    )
+    s = speech(c.timeline)
+    assert (20_000, "at", "a") in s
+    assert (60_000, "halfway", "b") in s
+    assert [t for t, _, x in s if x == "c"] == [30_000, 60_000, 90_000]
+    assert [t for t, _, x in s if x == "d"] == [5_000, 45_000, 85_000]
+    assert (CHIME_LEAD_MS, "start", "Start cue") in s
+    assert c.issues  # "b" and "c" both at 1:00: reported, never silently overlapped
+    assert any(i.start_ms == 60_000 and i.available_ms == 0 for i in c.issues)
+
+
+def test_breathing_speaks_first_cycles_then_tones_only(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Breathe
+    duration: 1m
+    chime: false
+    breathing: {pattern: 4-0-6-0, spoken_cycles: 2}
+""",
+    )
+    tl = c.timeline
+    tones = [(e.start_ms, e.tone, e.duration_ms) for e in tl.events if isinstance(e, Tone)]
+    # no instruction: the pacer starts right away (200 ms lead + 800 ms gap, on 100 ms)
+    assert tones[0] == (1000, "inhale", 4000)
+    assert tones[1] == (5000, "exhale", 6000)
+    assert len(tones) == 10  # whole 10 s cycles inside 1:00 starting at 0:01: five
+    s = speech(tl)
+    assert [x for _, _, x in s] == ["Breathe in", "Breathe out"] * 2
+
+
+def test_phase_locked_cues_replace_the_breath_words(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Cat-Cow
+    duration: 1m
+    breathing: {pattern: 4-0-6-0, spoken_cycles: 3}
+    cues:
+      - {on: inhale, cycles: 2, say: "Inhale, drop your belly."}
+      - {on: exhale, say: "Exhale, round."}
+""",
+    )
+    tl = c.timeline
+    inhales = [e.start_ms for e in tl.events if isinstance(e, Tone) and e.tone == "inhale"]
+    exhales = [e.start_ms for e in tl.events if isinstance(e, Tone) and e.tone == "exhale"]
+    s = speech(tl)
+    assert [(t, x) for t, _, x in s if x.startswith("Inhale")] == [
+        (t, "Inhale, drop your belly.") for t in inhales[:2]
+    ]
+    assert [t for t, _, x in s if x == "Breathe in"] == inhales[2:3]
+    assert [t for t, _, x in s if x == "Exhale, round."] == exhales
+    assert not [x for _, _, x in s if x == "Breathe out"]
+
+
+def test_every_breaths_and_slowing(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Slow
+    duration: 3m
+    breathing: {pattern: 4-0-6-0, spoken_cycles: 0, slow_to: 5}
+    cues:
+      - {every_breaths: 3, say: Soften.}
+""",
+    )
+    tl = c.timeline
+    inhales = [e for e in tl.events if isinstance(e, Tone) and e.tone == "inhale"]
+    assert inhales[0].duration_ms == 4000
+    assert inhales[-1].duration_ms > 4500  # stretched towards 12 s cycles (5 per minute)
+    soften = [t for t, _, x in speech(tl) if x == "Soften."]
+    assert soften == [inhales[i].start_ms for i in range(2, len(inhales), 3)]
+
+
+def test_rest_between_steps_previews_the_next(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        "title: T\nrest: 15s\nsteps:\n  - {name: A, duration: 1m}\n  - {name: B, duration: 1m}\n",
+    )
+    tl = c.timeline
+    assert [(ch.start_ms, ch.end_ms) for ch in tl.chapters] == [(0, 75_000), (75_000, 135_000)]
+    assert (60_200, "rest", "Rest. Next: B.") in speech(tl)
+
+
+def test_a_cue_that_runs_past_its_step_is_reported_with_measured_and_available(
+    tmp_path: Path, bank: DurationBank
+) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Short
+    duration: 10s
+    cues:
+      - {before_end: 1s, say: "This sentence is far too long to say in one second."}
+""",
+    )
+    (issue,) = c.issues
+    assert issue.available_ms == 1000
+    assert issue.measured_ms == 200 + 60 * len(
+        "This sentence is far too long to say in one second."
+    )
+    text = str(issue)
+    assert ":6:9: cue 'This sentence" in text
+    assert "needs 3.26s but only 1.00s are free before the end of the step" in text
+
+
+def test_compiling_is_deterministic_and_round_trips_through_json(
+    tmp_path: Path, bank: DurationBank
+) -> None:
+    text = (
+        "title: T\nintro: Hi.\nsteps:\n  - name: A\n    duration: 1m\n    sides: true\n"
+        "    say: '{side}'\n    breathing: box\n    countdown: 3\n"
+    )
+    a = compile_text(tmp_path, bank, text).timeline
+    b = compile_text(tmp_path, bank, text).timeline
+    assert a == b
+    assert Timeline.from_json(a.to_json()) == a
+    ticks = [e.start_ms for e in a.events if isinstance(e, Tone) and e.tone == "tick"]
+    side_end = a.origin_ms + 30_000
+    assert ticks[:3] == [side_end - 3000, side_end - 2000, side_end - 1000]

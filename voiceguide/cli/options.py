@@ -1,0 +1,16 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Script = Annotated[
+    str,
+    typer.Argument(help="A routine script (.yaml) or a built-in routine's name, e.g. daily."),
+]
+Engine = Annotated[
+    str | None,
+    typer.Option("--engine", help="Speech engine to use instead of the script's (pyttsx3, fake)."),
+]

@@ -1,0 +1,325 @@
+"""Model -> timeline: place every chime, instruction, cue, breath tone and rest in time.
+
+Speech durations come from the rendered clips (through a ``SpeechBank``), never from
+guesses. Cues that do not fit before the next speech (or before their step ends) are
+collected as ``FitIssue``s with the measured and available time: ``voiceguide check``
+reports them and ``export`` refuses to overlap or cut speech.
+
+Layout of a step (each side of a sided step is laid out the same way):
+chime at the start -> instruction (or the "switch sides" line) -> start cues, one after
+another -> the breathing pacer, from the next whole 100 ms after a short gap; cues at fixed
+offsets, halfway, before the end, every N seconds, or locked to breaths are placed where
+they belong. Countdown ticks fill the last seconds. An optional rest follows each step but
+the last, inside that step's chapter, with its "Next: ..." preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from voiceguide.breath import BreathPhase, schedule
+from voiceguide.model import NOWHERE, CueKind, Phase, Routine, Step, VoiceSettings, Where
+from voiceguide.timeline import Chapter, Silence, Speech, Timeline, Tone, ToneName
+from voiceguide.units import clock_ms, spoken
+from voiceguide.voices.base import SpeechBank
+
+CHIME_MS = 1500  # length of the chime event at each step (and side) start
+CHIME_LEAD_MS = 700  # speech starts this long after the chime
+NO_CHIME_LEAD_MS = 200
+SPEECH_GAP_MS = 400  # between utterances spoken one after another
+PACER_GAP_MS = 800  # between the last start utterance and the first breath
+INTRO_LEAD_MS = 500
+PARAGRAPH_GAP_MS = 700
+INTRO_TAIL_MS = 1500  # quiet after the intro before 0:00; 0:00 is rounded up to a second
+OUTRO_TAIL_MS = 2000
+TICK_MS = 150
+TONE_FOR_PHASE: dict[Phase, ToneName] = {
+    Phase.INHALE: "inhale",
+    Phase.HOLD_IN: "hold",
+    Phase.EXHALE: "exhale",
+    Phase.HOLD_OUT: "hold",
+}
+INTRO_TITLE = "Introduction"
+OUTRO_TITLE = "Closing"
+
+
+@dataclass(frozen=True)
+class FitIssue:
+    """A cue that does not fit: it needs ``measured_ms`` but has ``available_ms``."""
+
+    where: Where
+    step: str
+    text: str
+    start_ms: int
+    measured_ms: int
+    available_ms: int
+    blocker: str  # what it runs into
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: cue {self.text!r} in {self.step!r} at {clock_ms(self.start_ms)} "
+            f"needs {self.measured_ms / 1000:.2f}s but only "
+            f"{max(0, self.available_ms) / 1000:.2f}s are free before {self.blocker}"
+        )
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The timeline and the fit issues found while building it."""
+
+    timeline: Timeline
+    issues: tuple[FitIssue, ...]
+
+
+@dataclass(frozen=True)
+class _Placed:
+    speech: Speech
+    where: Where
+    limit_ms: int  # the end of the step (or side, or rest) it belongs to
+    limit_name: str
+
+
+class _Builder:
+    def __init__(self, routine: Routine, bank: SpeechBank) -> None:
+        self.routine = routine
+        self.bank = bank
+        self.voice: VoiceSettings = routine.voice
+        self.placed: list[_Placed] = []
+        self.tones: list[Tone] = []
+        self.silences: list[Silence] = []
+        self.chapters: list[Chapter] = []
+
+    def say(
+        self,
+        text: str,
+        start: int,
+        *,
+        step: int | None,
+        cue: str,
+        where: Where,
+        limit: int,
+        limit_name: str,
+    ) -> Speech:
+        clip = self.bank.clip(text, self.voice)
+        speech = Speech(start, clip.duration_ms, text, step, cue, self.voice)
+        self.placed.append(_Placed(speech, where, limit, limit_name))
+        return speech
+
+    def tone(self, name: ToneName, start: int, duration: int, step: int | None) -> None:
+        if duration > 0:
+            self.tones.append(Tone(start, duration, name, step))
+
+    def paragraphs(self, text: str, start: int, cue: str, limit: int = 1 << 62) -> int:
+        """Speak blank-line separated paragraphs one after another; returns the end."""
+        t = start
+        for para in text.split("\n\n"):
+            s = self.say(
+                para,
+                t,
+                step=None,
+                cue=cue,
+                where=self.routine_where(),
+                limit=limit,
+                limit_name="the routine",
+            )
+            t = s.end_ms + PARAGRAPH_GAP_MS
+        return t - PARAGRAPH_GAP_MS
+
+    def routine_where(self) -> Where:
+        src = self.routine.source
+        return Where(str(src), 1, 1) if src else NOWHERE
+
+    def build(self) -> Compiled:
+        r = self.routine
+        t = 0
+        if r.intro:
+            end = self.paragraphs(r.intro, INTRO_LEAD_MS, "intro")
+            origin = -(-(end + INTRO_TAIL_MS) // 1000) * 1000
+            self.chapters.append(Chapter(0, origin, INTRO_TITLE, None))
+            t = origin
+        origin = t
+        for index, step in enumerate(r.steps):
+            t = self.step(index, step, t)
+        if r.outro:
+            start = t
+            self.tone("chime", t, CHIME_MS, None)
+            end = self.paragraphs(r.outro, t + CHIME_LEAD_MS, "outro")
+            t = end + OUTRO_TAIL_MS
+            self.chapters.append(Chapter(start, t, OUTRO_TITLE, None))
+        events: list[Speech | Tone | Silence] = [p.speech for p in self.placed]
+        events += self.tones
+        events += self.silences
+        events.sort(key=_event_key)
+        timeline = Timeline(
+            title=r.title,
+            author=r.author,
+            duration_ms=t,
+            origin_ms=origin,
+            events=tuple(events),
+            chapters=tuple(self.chapters),
+        )
+        return Compiled(timeline, tuple(self.fit_issues()))
+
+    def step(self, index: int, step: Step, start: int) -> int:
+        r = self.routine
+        nxt = r.steps[index + 1].name if index + 1 < len(r.steps) else "the end"
+        values = {
+            "step": step.name,
+            "title": r.title,
+            "next": nxt,
+            "duration": spoken(step.duration_ms),
+        }
+        sides = step.sides or (None,)
+        span = step.duration_ms // len(sides)
+        for j, side in enumerate(sides):
+            h0 = start + j * span
+            h1 = start + step.duration_ms if j == len(sides) - 1 else h0 + span
+            if side is not None:
+                other = step.sides[(j + 1) % len(step.sides)] if j == 0 else step.sides[j - 1]
+                values |= {"side": side, "other_side": other}
+            self.side(index, step, h0, h1, values, first=j == 0)
+        end = start + step.duration_ms
+        if r.rest_ms and index + 1 < len(r.steps):
+            rest_end = end + r.rest_ms
+            self.say(
+                _fill(r.rest_say, values | {"remaining": spoken(r.rest_ms)}),
+                end + NO_CHIME_LEAD_MS,
+                step=index,
+                cue="rest",
+                where=self.routine_where(),
+                limit=rest_end,
+                limit_name="the next step",
+            )
+            self.silences.append(Silence(end, r.rest_ms, index, "rest"))
+            end = rest_end
+        self.chapters.append(Chapter(start, end, step.name, index))
+        return end
+
+    def side(
+        self, index: int, step: Step, h0: int, h1: int, values: dict[str, str], *, first: bool
+    ) -> None:
+        where_end = "the end of the step" if first or not step.sides else "the end of the side"
+        end_name = f"{where_end} at {clock_ms(h1)}"
+
+        def say(text: str, at: int, cue: str, where: Where) -> Speech:
+            filled = _fill(text, values | {"remaining": spoken(h1 - at)})
+            return self.say(
+                filled, at, step=index, cue=cue, where=where, limit=h1, limit_name=end_name
+            )
+
+        if step.chime:
+            self.tone("chime", h0, min(CHIME_MS, h1 - h0), index)
+        t = h0 + (CHIME_LEAD_MS if step.chime else NO_CHIME_LEAD_MS)
+        opening = step.say if first else step.switch
+        chain_end = t
+        if opening:
+            chain_end = say(opening, t, "instruction" if first else "switch", step.where).end_ms
+            t = chain_end + SPEECH_GAP_MS
+        for cue in step.cues:
+            if cue.kind is CueKind.START:
+                chain_end = say(cue.text, t, "start", cue.where).end_ms
+                t = chain_end + SPEECH_GAP_MS
+        for cue in step.cues:
+            times: list[int] = []
+            if cue.kind is CueKind.AT:
+                times = [h0 + cue.offset_ms]
+            elif cue.kind is CueKind.HALFWAY:
+                times = [h0 + (h1 - h0) // 2]
+            elif cue.kind is CueKind.BEFORE_END:
+                times = [h1 - cue.offset_ms]
+            elif cue.kind is CueKind.EVERY:
+                times = list(range(h0 + cue.offset_ms, h1, cue.every_ms))
+            for at in times:
+                say(cue.text, at, cue.kind.value, cue.where)
+        if step.breathing:
+            pace_start = -(-(chain_end + PACER_GAP_MS) // 100) * 100
+            self.pacer(index, step, schedule(step.breathing, pace_start, h1), say)
+        for k in range(1, step.countdown + 1):
+            at = h1 - k * 1000
+            if at > h0:
+                self.tone("tick", at, TICK_MS, index)
+
+    def pacer(self, index: int, step: Step, phases: list[BreathPhase], say: _Say) -> None:
+        pattern = step.breathing
+        assert pattern is not None
+        locked = [c for c in step.cues if c.kind in (CueKind.PHASE, CueKind.EVERY_BREATHS)]
+        words = {
+            Phase.INHALE: pattern.inhale_text,
+            Phase.HOLD_IN: pattern.hold_text,
+            Phase.EXHALE: pattern.exhale_text,
+            Phase.HOLD_OUT: pattern.hold_text,
+        }
+        for ph in phases:
+            if pattern.tones:
+                self.tone(TONE_FOR_PHASE[ph.phase], ph.start_ms, ph.duration_ms, index)
+            spoken_here = False
+            for cue in locked:
+                if cue.kind is CueKind.PHASE and cue.phase is ph.phase:
+                    hit = cue.cycles is None or ph.cycle < cue.cycles
+                else:
+                    hit = (
+                        cue.kind is CueKind.EVERY_BREATHS
+                        and ph.phase is Phase.INHALE
+                        and (ph.cycle + 1) % cue.every_breaths == 0
+                    )
+                if hit:
+                    say(cue.text, ph.start_ms, cue.kind.value, cue.where)
+                    spoken_here = True
+            if not spoken_here and ph.cycle < pattern.spoken_cycles:
+                say(words[ph.phase], ph.start_ms, "breath", step.where)
+
+    def fit_issues(self) -> list[FitIssue]:
+        """Speech that runs into the next speech, or past the end of its step."""
+        ordered = sorted(self.placed, key=lambda p: (p.speech.start_ms, p.speech.text))
+        issues = []
+        for i, p in enumerate(ordered):
+            s = p.speech
+            nxt = ordered[i + 1].speech if i + 1 < len(ordered) else None
+            step_name = self.routine.steps[s.step].name if s.step is not None else "the routine"
+            if nxt is not None and nxt.start_ms < s.end_ms and nxt.start_ms <= p.limit_ms:
+                issues.append(
+                    FitIssue(
+                        p.where,
+                        step_name,
+                        s.text,
+                        s.start_ms,
+                        s.duration_ms,
+                        nxt.start_ms - s.start_ms,
+                        f"{nxt.text!r} at {clock_ms(nxt.start_ms)}",
+                    )
+                )
+            elif s.end_ms > p.limit_ms:
+                issues.append(
+                    FitIssue(
+                        p.where,
+                        step_name,
+                        s.text,
+                        s.start_ms,
+                        s.duration_ms,
+                        p.limit_ms - s.start_ms,
+                        p.limit_name,
+                    )
+                )
+        return issues
+
+
+class _Say(Protocol):
+    def __call__(self, text: str, at: int, cue: str, where: Where) -> Speech: ...
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    return text.format_map(values)
+
+
+_KIND_RANK = {"tone": 0, "silence": 1, "speech": 2}
+
+
+def _event_key(e: Speech | Tone | Silence) -> tuple[int, int, str]:
+    label = e.text if isinstance(e, Speech) else e.tone if isinstance(e, Tone) else e.reason
+    return (e.start_ms, _KIND_RANK[e.kind], label)
+
+
+def compile_routine(routine: Routine, bank: SpeechBank) -> Compiled:
+    """Build the timeline of ``routine``, measuring every spoken clip through ``bank``."""
+    return _Builder(routine, bank).build()

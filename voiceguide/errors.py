@@ -1,0 +1,79 @@
+"""The error chain: every error voiceguide raises on purpose derives from VoiceguideError.
+
+Each error carries its context as data and builds its one-line message once; the CLI turns
+it into that line and an exit code (see ``voiceguide.cli``).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes of the ``voiceguide`` command."""
+
+    OK = 0
+    ERROR = 1  # any other voiceguide error
+    USAGE = 2  # bad command-line arguments (typer/click)
+    SCRIPT = 3  # the routine script is invalid
+    CUE_FIT = 4  # cues do not fit (check, or export refusing to overlap speech)
+    ENGINE = 5  # speech engine or voice missing or failing
+    EXPORT = 6  # an output file could not be written
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class VoiceguideError(Exception):
+    """Base of all expected errors: the CLI prints ``str(error)`` and exits with ``exit_code``."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class ScriptError(VoiceguideError, ValueError):
+    """A routine script is invalid; points at the file, line and column (1-based)."""
+
+    exit_code = ExitCode.SCRIPT
+
+    def __init__(
+        self,
+        path: Path | str,
+        line: int,
+        column: int,
+        message: str,
+        field: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        self.field = field
+        self.message = message
+        where = f"{self.path}:{line}:{column}"
+        what = f"{field}: {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class CueFitError(VoiceguideError):
+    """One or more cues do not fit before the next one (raised by export; check reports)."""
+
+    exit_code = ExitCode.CUE_FIT
+
+
+class EngineError(VoiceguideError, RuntimeError):
+    """A speech engine or voice is missing or failed; the message names the fix."""
+
+    exit_code = ExitCode.ENGINE
+
+
+class ExportError(VoiceguideError, OSError):
+    """An output file could not be written; nothing partial is left at the target."""
+
+    exit_code = ExitCode.EXPORT
+
+
+class Interrupted(VoiceguideError):
+    """Ctrl-C or SIGTERM: raised from the signal handler so cleanup code runs."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")

@@ -1,0 +1,131 @@
+"""The routine model: frozen dataclasses that a script parses into. No I/O here.
+
+Times are integer milliseconds. Every element keeps a ``Where`` (file, line, column) so that
+later stages (the cue-fit check) can point at the script line that caused a problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Where:
+    """A position in a script file (1-based line and column)."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+NOWHERE = Where("<none>", 0, 0)
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Which engine and voice speak, and how: part of every speech cache key."""
+
+    engine: str = "pyttsx3"
+    voice: str | None = None  # engine voice id or name; None: the engine's English default
+    rate: int = 160  # words per minute
+    volume: float = 1.0  # 0..1, applied by the engine
+
+
+class Phase(Enum):
+    """The four phases of a breathing cycle, in order."""
+
+    INHALE = "inhale"
+    HOLD_IN = "hold_in"
+    EXHALE = "exhale"
+    HOLD_OUT = "hold_out"
+
+
+@dataclass(frozen=True)
+class BreathPattern:
+    """A breathing pacer: phase lengths, how many cycles are spoken, optional slowing.
+
+    ``slow_to_bpm`` stretches every phase proportionally, cycle by cycle, so that the rate
+    goes linearly from the pattern's own breaths per minute to ``slow_to_bpm`` by the end.
+    """
+
+    inhale_ms: int
+    hold_in_ms: int
+    exhale_ms: int
+    hold_out_ms: int
+    spoken_cycles: int = 2
+    slow_to_bpm: float | None = None
+    tones: bool = True
+    inhale_text: str = "Breathe in"
+    hold_text: str = "Hold"
+    exhale_text: str = "Breathe out"
+
+    @property
+    def cycle_ms(self) -> int:
+        return self.inhale_ms + self.hold_in_ms + self.exhale_ms + self.hold_out_ms
+
+    @property
+    def bpm(self) -> float:
+        return 60_000 / self.cycle_ms
+
+
+class CueKind(Enum):
+    """When a cue is spoken, relative to its step (or to each side of a sided step)."""
+
+    START = "start"  # right after the step's instruction
+    AT = "at"  # at an offset from the start
+    HALFWAY = "halfway"
+    BEFORE_END = "before_end"  # an offset before the end ("10 seconds left")
+    EVERY = "every"  # every N ms from ``offset_ms`` (default: N) until the end
+    EVERY_BREATHS = "every_breaths"  # at the inhale of every Nth breathing cycle
+    PHASE = "phase"  # locked to a breathing phase (all cycles, or the first ``cycles``)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A spoken cue inside a step. ``text`` may hold templates such as ``{remaining}``."""
+
+    text: str
+    kind: CueKind = CueKind.START
+    offset_ms: int = 0
+    every_ms: int = 0
+    every_breaths: int = 0
+    phase: Phase | None = None
+    cycles: int | None = None
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a routine. With ``sides``, the duration is split equally between them."""
+
+    name: str
+    duration_ms: int
+    say: str | None = None
+    sides: tuple[str, ...] = ()
+    switch: str = "Switch sides. Now the {side} side."
+    cues: tuple[Cue, ...] = ()
+    breathing: BreathPattern | None = None
+    chime: bool = True
+    countdown: int = 0  # ticks in the last N seconds of the step (and of each side)
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Routine:
+    """A whole routine: steps plus the spoken frame around them."""
+
+    title: str
+    steps: tuple[Step, ...]
+    intro: str | None = None
+    outro: str | None = None
+    voice: VoiceSettings = VoiceSettings()
+    rest_ms: int = 0  # a rest between steps, with ``rest_say`` spoken at its start
+    rest_say: str = "Rest. Next: {next}."
+    author: str | None = None
+    source: Path | None = None
+    files: tuple[Path, ...] = field(default=())  # every script file read, includes too

@@ -1,0 +1,142 @@
+"""The timeline: immutable, deterministic events in integer milliseconds.
+
+One timeline drives every sink: the renderer mixes it, exporters write it, the player plays
+it. It is plain data and round-trips through JSON, so golden files can pin it down.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from voiceguide.model import VoiceSettings
+
+ToneName = Literal["inhale", "exhale", "hold", "chime", "tick"]
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A spoken clip; ``duration_ms`` is measured from the rendered clip."""
+
+    start_ms: int
+    duration_ms: int
+    text: str
+    step: int | None  # index into Timeline.chapters' steps; None for intro/outro
+    cue: str  # what produced it: instruction, switch, cue kind, breath, rest, intro, outro
+    voice: VoiceSettings = VoiceSettings()
+    kind: Literal["speech"] = "speech"
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_ms
+
+
+@dataclass(frozen=True)
+class Tone:
+    """A synthesised tone: breath glides, the step chime, countdown ticks."""
+
+    start_ms: int
+    duration_ms: int
+    tone: ToneName
+    step: int | None
+    kind: Literal["tone"] = "tone"
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_ms
+
+
+@dataclass(frozen=True)
+class Silence:
+    """An explicit pause (a rest with nothing in it); renders as silence."""
+
+    start_ms: int
+    duration_ms: int
+    step: int | None
+    reason: str
+    kind: Literal["silence"] = "silence"
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_ms
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter marker: one per step, plus the intro and outro when present."""
+
+    start_ms: int
+    end_ms: int
+    title: str
+    step: int | None
+    kind: Literal["chapter"] = "chapter"
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+Event = Speech | Tone | Silence | Chapter
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything a sink needs: the events (sorted by start), total length and chapters.
+
+    ``origin_ms`` is where the routine clock reads 0:00 (the end of the intro): step times
+    in a routine are stated on that clock.
+    """
+
+    title: str
+    duration_ms: int
+    origin_ms: int
+    events: tuple[Speech | Tone | Silence, ...]
+    chapters: tuple[Chapter, ...]
+    author: str | None = None
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def speech(self) -> tuple[Speech, ...]:
+        return tuple(e for e in self.events if isinstance(e, Speech))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; ``from_json`` reads it back to an equal timeline."""
+        return {
+            "title": self.title,
+            "author": self.author,
+            "duration_ms": self.duration_ms,
+            "origin_ms": self.origin_ms,
+            "chapters": [asdict(c) for c in self.chapters],
+            "events": [asdict(e) for e in self.events],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Timeline:
+        events: list[Speech | Tone | Silence] = []
+        for raw in data["events"]:
+            item = dict(raw)
+            kind = item.pop("kind")
+            if kind == "speech":
+                item["voice"] = VoiceSettings(**item["voice"])
+                events.append(Speech(**item))
+            elif kind == "tone":
+                events.append(Tone(**item))
+            else:
+                events.append(Silence(**item))
+        chapters = []
+        for raw in data["chapters"]:
+            item = dict(raw)
+            item.pop("kind")
+            chapters.append(Chapter(**item))
+        return cls(
+            title=data["title"],
+            author=data.get("author"),
+            duration_ms=data["duration_ms"],
+            origin_ms=data["origin_ms"],
+            events=tuple(events),
+            chapters=tuple(chapters),
+        )

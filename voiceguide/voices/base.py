@@ -1,0 +1,95 @@
+"""The speech-engine interface and the clip type that the compiler and renderer use.
+
+An engine turns text into mono float samples at its own rate. The speech cache
+(``voiceguide.voices.cache``) wraps any engine: it resamples to ``units.SAMPLE_RATE``, trims
+the engine's leading and trailing silence, normalises loudness, and stores the clip under a
+content hash, so each (text, engine, voice, settings, version) is synthesised once.
+
+To add an engine: implement ``Engine`` and register its factory in
+``voiceguide.voices.ENGINES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from voiceguide.model import VoiceSettings
+from voiceguide.units import frames_to_ms
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice an engine offers (for ``voiceguide voices``)."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...] = ()
+    gender: str | None = None
+
+
+class Engine(Protocol):
+    """A text-to-speech engine."""
+
+    name: str
+
+    def synthesize(self, text: str, voice: VoiceSettings) -> tuple[Samples, int]:
+        """Speak ``text``: mono float32 samples in [-1, 1] and their sample rate."""
+        ...
+
+    def identity(self, voice: VoiceSettings) -> str:
+        """A stable string naming engine version and resolved voice: part of the cache key."""
+        ...
+
+    def voices(self) -> list[VoiceInfo]:
+        """The voices this engine can use."""
+        ...
+
+
+@runtime_checkable
+class HintedEngine(Protocol):
+    """Optional engine extension: tell cheaply whether ``identity()`` can have changed.
+
+    ``identity()`` may need the engine initialised (pyttsx3: ~50 ms with the voice list).
+    ``identity_hint()`` returns a string built from cheap facts only (file sizes and
+    modification times of the engine's library and data, its package version), or None
+    when no such facts are known. The speech cache remembers ``identity()`` under the hint,
+    so a warm run resolves cache keys without starting the engine at all.
+    """
+
+    def identity_hint(self, voice: VoiceSettings) -> str | None:
+        """Cheap facts that change whenever ``identity(voice)`` could change; None: unknown."""
+        ...
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A processed speech clip at SAMPLE_RATE, stored in the speech cache."""
+
+    key: str
+    frames: int
+    path: Path
+
+    @property
+    def duration_ms(self) -> int:
+        return frames_to_ms(self.frames)
+
+    def load(self) -> Samples:
+        """The clip's samples (float32, mono, SAMPLE_RATE)."""
+        import numpy as np
+
+        samples: Samples = np.load(self.path, allow_pickle=False)
+        return samples
+
+
+class SpeechBank(Protocol):
+    """What the compiler and renderer need: a clip for each (text, voice)."""
+
+    def clip(self, text: str, voice: VoiceSettings) -> Clip: ...
