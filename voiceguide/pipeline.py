@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import CueFitError, ScriptError
+from voiceguide.errors import CueFitError, ExportError, ScriptError
 from voiceguide.paths import scripts_dir
 
 if TYPE_CHECKING:
@@ -143,6 +143,10 @@ def export(
             f"{len(compiled.issues)} cue(s) do not fit; nothing was exported:\n{lines}"
         )
     timeline = compiled.timeline
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create folder {output.parent}: {exc.strerror}") from None
     level = analyse(timeline, bank)
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None

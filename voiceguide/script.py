@@ -395,20 +395,20 @@ class _Reader:
         if isinstance(node.value, str):  # a bare string is a cue at the start
             return Cue(text=self.template(node, field, sided=sided), where=self.where(node))
         m = self.mapping(node, field, CUE_KEYS)
+        keys = node.keys or {}
         text = self.template(self.required(node, m, "say", field), f"{field}.say", sided=sided)
         timing = [k for k in CUE_TIMING_KEYS if k in m]
         if len(timing) > 1:
             raise self.fail(
-                node.keys[timing[1]],
+                keys[timing[1]],
                 f"a cue has one timing; got both {timing[0]!r} and {timing[1]!r}",
                 field,
             )
         cue = Cue(text=text, where=self.where(node))
-        assert node.keys is not None
         if "from" in m and timing != ["every"]:
-            raise self.fail(node.keys["from"], "'from' goes with 'every'", f"{field}.from")
+            raise self.fail(keys["from"], "'from' goes with 'every'", f"{field}.from")
         if "cycles" in m and timing != ["on"]:
-            raise self.fail(node.keys["cycles"], "'cycles' goes with 'on'", f"{field}.cycles")
+            raise self.fail(keys["cycles"], "'cycles' goes with 'on'", f"{field}.cycles")
         if not timing:
             return cue
         key = timing[0]
@@ -478,7 +478,8 @@ class _Reader:
         ):
             if key in m:
                 kw[attr] = self.text(m[key], f"{field}.{key}")
-        return BreathPattern(*phases, **kw)
+        inhale, hold_in, exhale, hold_out = phases
+        return BreathPattern(inhale, hold_in, exhale, hold_out, **kw)
 
     def pattern(self, node: Node, field: str) -> list[int]:
         raw = str(node.value).strip().lower()

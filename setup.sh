@@ -1,0 +1,63 @@
+#!/bin/sh
+# Set up voiceguide on Debian 12 / Raspberry Pi OS (bookworm) or Ubuntu:
+# the system packages it needs (through sudo when not root) and a Python venv in .venv.
+#   ./setup.sh         what `voiceguide export` needs
+#   ./setup.sh --dev   also what the test suite needs (pytest, ruff, mypy, ffmpeg, sox)
+set -eu
+cd "$(dirname "$0")"
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+# espeak-ng: the default system voice; libportaudio2: playback; python3-venv: the venv.
+pkgs="espeak-ng libsndfile1 libportaudio2 python3-venv"
+[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio pulseaudio-utils libasound2-plugins alsa-utils"
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+    for p in $pkgs; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+elif ! command -v espeak-ng >/dev/null 2>&1; then
+    echo "setup.sh: no dpkg here; install espeak-ng (and for tests ffmpeg, sox) with your package manager." >&2
+fi
+
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        as_root=""
+    elif command -v sudo >/dev/null 2>&1; then
+        as_root="sudo"
+    else
+        echo "setup.sh: need these system packages:$missing" >&2
+        echo "setup.sh: run as root, or install sudo, or: apt-get install$missing" >&2
+        exit 1
+    fi
+    echo "setup.sh: installing$missing"
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+python=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        python="$candidate"
+        break
+    fi
+done
+if [ -z "$python" ]; then
+    echo "setup.sh: voiceguide needs Python 3.11 or newer (Debian 12: apt-get install python3)" >&2
+    exit 1
+fi
+
+extra=""
+[ "$dev" = 1 ] && extra="[dev]"
+stamp=".venv/.voiceguide-setup"
+want="$(cat pyproject.toml | cksum) $extra"
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    "$python" -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
+    echo "$want" >"$stamp"
+fi

@@ -1,0 +1,273 @@
+"""The speech cache: hits and misses, keys, atomic storage, cheap warm lookups."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from tests.conftest import REPO
+from voiceguide.errors import EngineError
+from voiceguide.model import VoiceSettings
+from voiceguide.units import SAMPLE_RATE
+from voiceguide.voices.base import Engine
+from voiceguide.voices.cache import IDENTITIES, SpeechCache, npy_frames
+from voiceguide.voices.fake import FakeEngine, speech_ms
+
+FAKE = VoiceSettings(engine="fake")
+CUES = ["Breathe in", "Hold", "Breathe out", "Switch sides", "Ten seconds left"]
+
+
+class Counting(FakeEngine):
+    """A fake engine that counts what the cache asks of it."""
+
+    def __init__(self, hint: str | None = None) -> None:
+        self.spoken: list[str] = []
+        self.identities = 0
+        self.hint = hint
+
+    def synthesize(self, text: str, voice: VoiceSettings) -> tuple[npt.NDArray[np.float32], int]:
+        self.spoken.append(text)
+        return super().synthesize(text, voice)
+
+    def identity(self, voice: VoiceSettings) -> str:
+        self.identities += 1
+        return super().identity(voice)
+
+    def identity_hint(self, voice: VoiceSettings) -> str | None:
+        return self.hint
+
+
+def cache_with(directory: Path, engine: Engine) -> SpeechCache:
+    return SpeechCache(directory, engines={"fake": lambda: engine})
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".tmp-"))
+
+
+def test_miss_then_hit_in_memory_and_on_disk(tmp_path: Path) -> None:
+    engine = Counting()
+    cache = cache_with(tmp_path, engine)
+    first = cache.clip("Breathe in", FAKE)
+    again = cache.clip("Breathe in", FAKE)
+    assert again is first
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert engine.spoken == ["Breathe in"]
+
+    later = cache_with(tmp_path, engine)  # a new run: the clip comes from disk
+    clip = later.clip("Breathe in", FAKE)
+    assert (later.misses, later.hits) == (0, 1)
+    assert engine.spoken == ["Breathe in"]
+    assert clip == first
+
+
+def test_changed_text_resynthesises_only_that_one(tmp_path: Path) -> None:
+    export = cache_with(tmp_path, Counting())
+    for text in CUES:
+        export.clip(text, FAKE)
+    assert export.misses == len(CUES)
+
+    engine = Counting()
+    again = cache_with(tmp_path, engine)
+    edited = [*CUES[:2], "Hold it", *CUES[3:]]
+    for text in edited:
+        again.clip(text, FAKE)
+    assert (again.misses, again.hits) == (1, len(CUES) - 1)
+    assert engine.spoken == again.synthesized == ["Hold it"]
+
+
+def test_key_changes_with_text_engine_voice_and_settings(tmp_path: Path) -> None:
+    cache = SpeechCache(tmp_path, engines={"fake": FakeEngine, "other": FakeEngine})
+    base = cache.key("Hold", FAKE)
+    variants = [
+        cache.key("Hold.", FAKE),
+        cache.key("Hold", replace(FAKE, rate=180)),
+        cache.key("Hold", replace(FAKE, voice="low")),
+        cache.key("Hold", replace(FAKE, volume=0.5)),
+        cache.key("Hold", replace(FAKE, engine="other")),
+    ]
+    assert len({base, *variants}) == 6
+    assert SpeechCache(tmp_path, engines={"fake": FakeEngine}).key("Hold", FAKE) == base
+
+
+def test_clip_is_prepared_and_stored_under_its_key(tmp_path: Path) -> None:
+    cache = cache_with(tmp_path, FakeEngine())
+    clip = cache.clip("Breathe in slowly", FAKE)
+    assert clip.path == tmp_path / f"{clip.key}.npy"
+    samples = clip.load()
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert len(samples) == clip.frames == npy_frames(clip.path)
+    # resampled to SAMPLE_RATE, engine padding trimmed: about the fake's voiced length
+    expected = speech_ms("Breathe in slowly")
+    assert abs(clip.frames * 1000 / SAMPLE_RATE - expected) < 80
+    assert clip.duration_ms >= clip.frames * 1000 // SAMPLE_RATE
+
+
+def test_storage_leaves_no_temporary_files(tmp_path: Path) -> None:
+    cache = cache_with(tmp_path, FakeEngine())
+    for text in CUES:
+        cache.clip(text, FAKE)
+    assert leftovers(tmp_path) == []
+    assert len(list(tmp_path.glob("*.npy"))) == len(CUES)
+
+
+def test_a_failed_write_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = cache_with(tmp_path, FakeEngine())
+
+    def crash(file: BinaryIO, array: object, allow_pickle: bool = False) -> None:
+        file.write(b"\x93NUMPY partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", crash)
+    with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
+        cache.clip("Hold", FAKE)
+    assert list(tmp_path.glob("*.npy")) == []
+    assert leftovers(tmp_path) == []
+
+
+def test_a_torn_entry_is_synthesised_again(tmp_path: Path) -> None:
+    clip = cache_with(tmp_path, FakeEngine()).clip("Hold", FAKE)
+    data = clip.path.read_bytes()
+    clip.path.write_bytes(data[: len(data) // 2])  # e.g. a crash on a filesystem without order
+    assert npy_frames(clip.path) is None
+    again = cache_with(tmp_path, FakeEngine())
+    assert again.clip("Hold", FAKE).frames == clip.frames
+    assert again.misses == 1
+    assert npy_frames(clip.path) == clip.frames
+
+
+def test_stale_temporary_files_are_swept(tmp_path: Path) -> None:
+    old = tmp_path / ".tmp-crashed.npy"
+    new = tmp_path / ".tmp-running.npy"
+    old.write_bytes(b"x")
+    new.write_bytes(b"x")
+    hours_ago = time.time() - 3 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    cache_with(tmp_path, FakeEngine()).clip("Hold", FAKE)
+    assert not old.exists()
+    assert new.exists()  # may belong to a concurrent run
+
+
+def test_concurrent_caches_share_one_directory(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            cache = cache_with(tmp_path, FakeEngine())
+            for text in CUES:
+                cache.clip(text, FAKE)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert leftovers(tmp_path) == []
+    for path in tmp_path.glob("*.npy"):
+        assert npy_frames(path) == len(np.load(path))
+
+
+def test_empty_text_is_a_value_error(tmp_path: Path) -> None:
+    cache = cache_with(tmp_path, FakeEngine())
+    for text in ("", "   "):
+        with pytest.raises(ValueError):
+            cache.clip(text, FAKE)
+
+
+def test_silent_clip_is_an_engine_error(tmp_path: Path) -> None:
+    cache = cache_with(tmp_path, FakeEngine())
+    with pytest.raises(EngineError, match=r"produced no audio for '\.\.\.'"):
+        cache.clip("...", FAKE)
+    assert list(tmp_path.glob("*.npy")) == []
+
+
+def test_unknown_engine_is_an_engine_error(tmp_path: Path) -> None:
+    cache = cache_with(tmp_path, FakeEngine())
+    with pytest.raises(EngineError, match="'nope'"):
+        cache.clip("Hold", VoiceSettings(engine="nope"))
+
+
+def test_unwritable_cache_names_the_fix(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
+        cache_with(blocker / "speech", FakeEngine()).clip("Hold", FAKE)
+
+
+def test_identity_is_remembered_under_the_engine_hint(tmp_path: Path) -> None:
+    engine = Counting(hint="lib 1.51")
+    cache_with(tmp_path, engine).clip("Hold", FAKE)
+    assert engine.identities == 1
+    assert (tmp_path / IDENTITIES).is_file()
+
+    warm = cache_with(tmp_path, engine)
+    warm.clip("Hold", FAKE)
+    assert engine.identities == 1 and warm.hits == 1  # the engine was not asked
+
+    engine.hint = "lib 1.52"  # the engine changed: identity is asked again
+    cache_with(tmp_path, engine).clip("Hold", FAKE)
+    assert engine.identities == 2
+
+    unhinted = Counting(hint=None)
+    cache_with(tmp_path, unhinted).clip("Hold", FAKE)
+    assert unhinted.identities == 1
+
+
+def test_default_directory_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "root"))
+    assert SpeechCache().directory == tmp_path / "root" / "speech"
+
+
+def test_npy_frames_accepts_only_complete_mono_float32(tmp_path: Path) -> None:
+    cases: dict[str, tuple[npt.NDArray[np.generic], int | None]] = {
+        "ok": (np.zeros(100, dtype=np.float32), 100),
+        "f64": (np.zeros(100, dtype=np.float64), None),
+        "2d": (np.zeros((10, 2), dtype=np.float32), None),
+        "big-endian": (np.zeros(100, dtype=">f4"), None),
+    }
+    for name, (array, frames) in cases.items():
+        np.save(tmp_path / f"{name}.npy", array)
+        assert npy_frames(tmp_path / f"{name}.npy") == frames, name
+    assert npy_frames(tmp_path / "missing.npy") is None
+
+
+@pytest.mark.e2e
+def test_warm_run_with_pyttsx3_starts_no_engine(tmp_path: Path) -> None:
+    """A second run finds every clip without importing pyttsx3 or numpy."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from voiceguide.model import VoiceSettings\n"
+        "from voiceguide.voices.cache import SpeechCache\n"
+        "cache = SpeechCache(Path(sys.argv[1]))\n"
+        "for text in ['Breathe in', 'Hold', 'Breathe out']:\n"
+        "    cache.clip(text, VoiceSettings(voice='en-us'))\n"
+        "heavy = sorted({'pyttsx3', 'numpy'} & set(sys.modules))\n"
+        "print(cache.misses, cache.hits, ','.join(heavy) or '-')\n"
+    )
+
+    def run() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)], cwd=REPO, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == ""
+        return proc.stdout.strip()
+
+    assert run() == "3 0 numpy,pyttsx3"
+    assert run() == "0 3 -"

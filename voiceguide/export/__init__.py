@@ -1,0 +1,159 @@
+"""Exporters: write a rendered timeline to audio files, subtitles and playlists.
+
+Every exporter takes the ``Timeline`` (titles, chapters, cues, duration) and the rendered
+block stream (mono float32 at SAMPLE_RATE, any block sizes, exactly
+``ms_to_frames(timeline.duration_ms)`` frames), writes block by block and replaces its
+targets atomically (see ``atomic``). The format follows the file suffix (``WRITERS``).
+
+This module stays light: numpy, soundfile, lameenc and mutagen are imported only when a
+writer is actually used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voiceguide.errors import ExportError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from voiceguide.export.base import WriterFactory
+    from voiceguide.timeline import Timeline
+
+DEFAULT_BITRATE = 64  # kbps, MP3 only
+
+
+def _mp3() -> WriterFactory:
+    from voiceguide.export.mp3 import open_mp3
+
+    return open_mp3
+
+
+def _wav() -> WriterFactory:
+    from voiceguide.export.sndfile import open_wav
+
+    return open_wav
+
+
+def _flac() -> WriterFactory:
+    from voiceguide.export.sndfile import open_flac
+
+    return open_flac
+
+
+def _ogg() -> WriterFactory:
+    from voiceguide.export.sndfile import open_ogg
+
+    return open_ogg
+
+
+WRITERS: dict[str, Callable[[], WriterFactory]] = {
+    ".mp3": _mp3,
+    ".wav": _wav,
+    ".flac": _flac,
+    ".ogg": _ogg,
+}
+"""File suffix -> lazy factory returning the WriterFactory for that format."""
+
+
+def writer_for(path: Path | str) -> WriterFactory:
+    """The writer factory for ``path``'s suffix; ExportError listing the supported ones."""
+    suffix = Path(path).suffix.lower()
+    loader = WRITERS.get(suffix)
+    if loader is None:
+        supported = ", ".join(sorted(WRITERS))
+        what = f"'{suffix}'" if suffix else "no suffix"
+        raise ExportError(f"cannot write {path}: unsupported format ({what}); use {supported}")
+    return loader()
+
+
+def export_audio(
+    timeline: Timeline,
+    blocks: Iterable[NDArray[np.float32]],
+    path: Path | str,
+    *,
+    bitrate: int = DEFAULT_BITRATE,
+    progress: Callable[[int], None] | None = None,
+    subtitles: bool = False,
+) -> list[Path]:
+    """Write ``timeline``'s audio to ``path`` (and ``path`` with ``.vtt`` if ``subtitles``).
+
+    The files appear together when everything is written, or not at all; an existing target
+    is left untouched on failure. ``progress`` gets the frames written so far after each
+    block. Returns the paths written, audio first.
+    """
+    from voiceguide.export.atomic import atomic_group
+    from voiceguide.export.base import whole_track
+    from voiceguide.export.stream import write_tracks
+    from voiceguide.export.subtitles import subtitles_path, write_vtt
+
+    target = Path(path)
+    factory = writer_for(target)
+    _check_bitrate(target, bitrate)
+    written = [target]
+    with atomic_group() as group:
+        temp = group.path(target)
+        write_tracks(blocks, [(temp, whole_track(timeline))], factory, bitrate, progress)
+        if subtitles:
+            vtt = subtitles_path(target)
+            write_vtt(group.path(vtt), timeline.speech)
+            written.append(vtt)
+    return written
+
+
+def export_split(
+    timeline: Timeline,
+    blocks: Iterable[NDArray[np.float32]],
+    path: Path | str,
+    *,
+    bitrate: int = DEFAULT_BITRATE,
+    progress: Callable[[int], None] | None = None,
+    subtitles: bool = False,
+) -> list[Path]:
+    """One file per chapter in a folder named after ``path``'s stem, plus an M3U playlist.
+
+    See ``voiceguide.export.split`` for the layout. Returns the paths written, playlist last.
+    """
+    from voiceguide.export.split import export_split as split
+
+    target = Path(path)
+    factory = writer_for(target)
+    _check_bitrate(target, bitrate)
+    return split(
+        timeline,
+        blocks,
+        target,
+        factory,
+        bitrate=bitrate,
+        progress=progress,
+        subtitles=subtitles,
+    )
+
+
+def export_subtitles(timeline: Timeline, path: Path | str) -> Path:
+    """Write the spoken cues as WebVTT to ``path`` (atomically); see ``subtitles``."""
+    from voiceguide.export.subtitles import export_subtitles as write
+
+    return write(timeline, path)
+
+
+def _check_bitrate(path: Path, bitrate: int) -> None:
+    """Reject a bad MP3 bitrate before any file is created or any block consumed."""
+    if path.suffix.lower() == ".mp3":
+        from voiceguide.export.mp3 import check_bitrate
+
+        check_bitrate(bitrate)
+
+
+__all__ = [
+    "DEFAULT_BITRATE",
+    "WRITERS",
+    "export_audio",
+    "export_split",
+    "export_subtitles",
+    "writer_for",
+]
