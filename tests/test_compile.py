@@ -24,7 +24,8 @@ def test_steps_follow_each_other_exactly_and_chapters_match(
     c = compile_text(
         tmp_path,
         bank,
-        "title: T\nsteps:\n  - {name: A, duration: 2m, say: Go}\n  - {name: B, duration: 90s, say: On}\n",
+        "title: T\nsteps:\n  - {name: A, duration: 2m, say: Go}\n"
+        "  - {name: B, duration: 90s, say: On}\n",
     )
     tl = c.timeline
     assert not c.issues
@@ -47,7 +48,8 @@ def test_intro_ends_on_a_whole_second_and_sets_the_origin(
     c = compile_text(
         tmp_path,
         bank,
-        "title: T\nintro: |\n  Hello.\n\n  Take care.\noutro: Bye.\nsteps:\n  - {name: A, duration: 1m}\n",
+        "title: T\nintro: |\n  Hello.\n\n  Take care.\noutro: Bye.\n"
+        "steps:\n  - {name: A, duration: 1m}\n",
     )
     tl = c.timeline
     assert tl.origin_ms % 1000 == 0 and tl.origin_ms > 0

@@ -1,0 +1,282 @@
+"""Signal helpers for speech clips, numpy only: resampling, silence trimming, peak limiting.
+
+Why not scipy: importing it costs about a second, and the export path must start fast.
+``prepare_clip`` is what the speech cache applies to every synthesised clip.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceguide.loudness import (
+    LoudnessMeter,
+    integrated_loudness,
+    true_peak_db,
+    true_peak_envelope,
+)
+from voiceguide.units import SAMPLE_RATE
+
+Samples = npt.NDArray[np.float32]
+_F64 = npt.NDArray[np.float64]
+
+SPEECH_LUFS = -16.0
+"""Integrated loudness of every prepared speech clip."""
+CLIP_CEILING_DBTP = -2.0
+"""True-peak ceiling of every prepared speech clip."""
+
+# Resampling filter: a Kaiser-windowed sinc. Its cutoff sits at _ROLLOFF of the lower
+# Nyquist frequency, its half-length spans _ZERO_CROSSINGS zero crossings of the sinc:
+# passband flat to about 0.9 of that Nyquist, stopband (about -85 dB) from it onwards.
+_ROLLOFF = 0.94
+_ZERO_CROSSINGS = 48
+_KAISER_BETA = 8.6
+
+
+def _as_mono(samples: npt.ArrayLike) -> Samples:
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono samples (a 1-D array), got shape {x.shape}")
+    return x
+
+
+@lru_cache(maxsize=16)
+def _phase_table(up: int, down: int) -> tuple[npt.NDArray[np.float32], int]:
+    """Polyphase filter for resampling by ``up / down``: ``(table[up, taps], taps // 2)``.
+
+    Row ``p`` interpolates at ``p / up`` of an input sample past the window's centre; each
+    row is normalised to unity gain at DC.
+    """
+    cutoff = 0.5 * min(1.0, up / down) * _ROLLOFF  # cycles per input sample
+    half_width = _ZERO_CROSSINGS / (2.0 * cutoff)  # input samples each side of the centre
+    half = math.ceil(half_width)
+    k = np.arange(-half + 1, half + 1)  # input offsets from floor(t)
+    frac = np.arange(up)[:, None] / up
+    tau = frac - k[None, :]  # time from each input sample to the output instant
+    window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (tau / half_width) ** 2, 0.0, 1.0)))
+    window[np.abs(tau) > half_width] = 0.0
+    table = 2.0 * cutoff * np.sinc(2.0 * cutoff * tau) * window
+    table /= table.sum(axis=1, keepdims=True)
+    return table.astype(np.float32), half
+
+
+def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int) -> Samples:
+    """Resample mono ``samples`` by the exact ratio ``to_rate / from_rate``.
+
+    Windowed-sinc polyphase filtering, band-limited to the lower rate's Nyquist frequency
+    (anti-aliasing when going down, anti-imaging when going up). The output has
+    ``round(len * to_rate / from_rate)`` samples and starts at the same instant as the input.
+    Equal rates return a float32 copy.
+    """
+    x = _as_mono(samples)
+    if from_rate <= 0 or to_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {from_rate} and {to_rate}")
+    if from_rate == to_rate:
+        return x.copy()
+    g = math.gcd(int(from_rate), int(to_rate))
+    up, down = int(to_rate) // g, int(from_rate) // g
+    n_out = (2 * len(x) * up + down) // (2 * down)  # rounded half up
+    out = np.zeros(n_out, dtype=np.float32)
+    if n_out == 0:
+        return out
+    table, half = _phase_table(up, down)
+    taps = table.shape[1]
+    # Output n sits at input time n * down / up: its window starts at floor of that.
+    padded = np.zeros(len(x) + taps + 2, dtype=np.float32)
+    padded[half - 1 : half - 1 + len(x)] = x
+    windows = np.lib.stride_tricks.sliding_window_view(padded, taps)
+    for r in range(min(up, n_out)):  # outputs r, r + up, ... share one filter phase
+        count = len(range(r, n_out, up))
+        first, phase = divmod(r * down, up)
+        rows = windows[first : first + (count - 1) * down + 1 : down]
+        out[r::up] = rows @ table[phase]
+    return out
+
+
+def _moving_rms(x: Samples, width: int) -> _F64:
+    """Root-mean-square over a centred window of ``width`` samples (shorter at the ends)."""
+    width = max(1, min(width, len(x)))
+    csum = np.concatenate([[0.0], np.cumsum(np.square(x, dtype=np.float64))])
+    lo = np.clip(np.arange(len(x)) - width // 2, 0, len(x))
+    hi = np.clip(lo + width, 0, len(x))
+    mean = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    rms: _F64 = np.sqrt(np.maximum(mean, 0.0))
+    return rms
+
+
+def trim_silence(
+    samples: npt.ArrayLike,
+    rate: int,
+    threshold_db: float = -50.0,
+    keep_ms: float = 10.0,
+    fade_ms: float = 5.0,
+) -> Samples:
+    """Cut the near-silence that speech engines put before and after the speech.
+
+    Sound is where a 5 ms RMS exceeds ``threshold_db`` relative to the clip's loudest 5 ms
+    (relative, so quiet engines trim the same as loud ones). ``keep_ms`` of the silence is
+    kept at each end, and the result's first and last ``fade_ms`` are faded (raised cosine)
+    so it never starts or ends with a click: normally that is inside the kept silence;
+    where the engine's audio itself starts or stops abruptly, it softens that edge. All-silent
+    or empty input gives an empty array.
+    """
+    x = _as_mono(samples)
+    if x.size == 0:
+        return x.copy()
+    env = _moving_rms(x, round(rate * 0.005))
+    top = float(env.max())
+    if top <= 0.0:
+        return np.zeros(0, dtype=np.float32)
+    loud = np.flatnonzero(env > top * 10.0 ** (threshold_db / 20.0))
+    keep = round(rate * keep_ms / 1000.0)
+    start = max(0, int(loud[0]) - keep)
+    end = min(len(x), int(loud[-1]) + 1 + keep)
+    y = x[start:end].copy()
+    fade = min(round(rate * fade_ms / 1000.0), len(y) // 2)
+    if fade > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
+        y[:fade] *= ramp
+        y[len(y) - fade :] *= ramp[::-1]
+    return y
+
+
+def _moving_min(a: _F64, before: int, after: int) -> _F64:
+    """``out[i] = min(a[i - before : i + after + 1])`` in O(n) (van Herk / Gil-Werman).
+
+    Positions outside ``a`` count as 1.0 (a neutral gain).
+    """
+    width = before + after + 1
+    n = len(a)
+    total = -(-(n + width - 1) // width) * width
+    padded = np.ones(total)
+    padded[before : before + n] = a
+    blocks = padded.reshape(-1, width)
+    prefix = np.minimum.accumulate(blocks, axis=1).ravel()
+    suffix = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    # Window [i, i + width) of ``padded`` spans at most two blocks: the suffix of the first
+    # and the prefix of the second.
+    out: _F64 = np.minimum(suffix[:n], prefix[width - 1 : width - 1 + n])
+    return out
+
+
+def _trailing_mean(a: _F64, width: int) -> _F64:
+    """``out[i] = mean(a[i - width + 1 : i + 1])``, the start extended with ``a[0]``."""
+    if width <= 1:
+        return a.copy()
+    padded = np.concatenate([np.full(width - 1, a[0]), a])
+    csum = np.concatenate([[0.0], np.cumsum(padded)])
+    out: _F64 = (csum[width:] - csum[:-width]) / width
+    return out
+
+
+def _peak_envelope(x: Samples) -> _F64:
+    """Per sample: the largest magnitude of the signal from it to the next sample.
+
+    Two interpolators, 4x: the ideal band-limited one (FFT, with silence padded around the
+    clip so the circular wrap meets zeros) and BS.1770's Annex 2 filter, which is what the
+    meter reads. The Annex filter's passband ends near 0.83 of Nyquist, so on content near
+    Nyquist (sibilants at 24 kHz) the ideal one finds peaks the meter under-reads.
+    """
+    pad = 64
+    n = len(x) + 2 * pad
+    size = 1 << max(0, (n - 1).bit_length())  # a power of two: a fast FFT
+    spectrum = np.fft.rfft(np.pad(x.astype(np.float64), (pad, size - len(x) - pad)))
+    ideal = np.fft.irfft(spectrum, 4 * size) * 4.0
+    quads = np.abs(ideal[4 * pad : 4 * (pad + len(x))]).reshape(len(x), 4)
+    env: _F64 = np.maximum(quads.max(axis=1), true_peak_envelope(x))
+    return env
+
+
+def limit(
+    samples: npt.ArrayLike,
+    rate: int,
+    ceiling_db: float,
+    lookahead_ms: float = 5.0,
+    hold_ms: float = 40.0,
+    *,
+    true_peak: bool = False,
+) -> Samples:
+    """Lookahead peak limiter: no output sample exceeds ``ceiling_db`` (dBFS), no clicks.
+
+    The gain each sample needs is ``min(1, ceiling / |x|)``. Its moving minimum over the
+    ``lookahead_ms`` ahead and ``hold_ms`` behind is smoothed by a trailing triangular
+    window of ``lookahead_ms``: the gain glides down before a peak, holds through the
+    pitch periods of a loud syllable, and glides back up. Every gain in the smoothing
+    window is at most the gain the sample needs, so the ceiling holds exactly.
+
+    With ``true_peak`` the needed gain comes from the 4x-oversampled signal around each
+    sample (ideal and BS.1770 interpolation), so inter-sample peaks are limited too, to
+    within what the gain's own slow change adds (a few hundredths of a dB).
+    """
+    x = _as_mono(samples)
+    if x.size == 0:
+        return x.copy()
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    mag = _peak_envelope(x) if true_peak else np.abs(x).astype(np.float64)
+    need = np.minimum(1.0, ceiling / np.maximum(mag, 1e-30))
+    if float(need.min()) >= 1.0:
+        return x.copy()
+    ahead = max(1, round(rate * lookahead_ms / 1000.0))
+    hold = max(0, round(rate * hold_ms / 1000.0))
+    gain = _moving_min(need, hold, ahead)
+    # Two trailing boxcars whose combined support is ``ahead + 1`` samples: a triangle.
+    first = ahead // 2 + 1
+    gain = _trailing_mean(_trailing_mean(gain, first), ahead + 2 - first)
+    y = (x * gain).astype(np.float32)
+    limited: Samples = np.clip(y, -ceiling, ceiling)  # only float rounding can reach here
+    return limited
+
+
+def prepare_clip(samples: npt.ArrayLike, rate: int) -> Samples:
+    """A synthesised clip made ready for the speech cache: float32 mono at SAMPLE_RATE.
+
+    Resampled to SAMPLE_RATE, trimmed of the engine's silence, normalised to SPEECH_LUFS
+    integrated loudness (within 0.05 LU by ``voiceguide.loudness``), and limited (a
+    true-peak limiter) so that its true peak is at most CLIP_CEILING_DBTP by the same
+    meter. The gain is raised to make up the loudness the limiter takes.
+
+    Raises ValueError for empty, non-finite, or silent input (the caller reports it).
+    """
+    x = _as_mono(samples)
+    if x.size == 0:
+        raise ValueError("the engine returned no samples")
+    if not np.isfinite(x).all():
+        raise ValueError("the engine returned non-finite samples")
+    x = trim_silence(resample(x, rate, SAMPLE_RATE), SAMPLE_RATE)
+    if x.size == 0:
+        raise ValueError("the engine returned only silence")
+    # Work at a fixed peak so that the loudness gate (-70 LUFS) never meets quiet engines.
+    x = x * np.float32(0.5 / float(np.abs(x).max()))
+    level = integrated_loudness(x, SAMPLE_RATE)
+    if not math.isfinite(level):
+        raise ValueError("the engine returned no audible sound")
+    gain_db = SPEECH_LUFS - level
+    ceiling_db = CLIP_CEILING_DBTP - 0.05
+    slope = 1.0  # output loudness per dB of gain: below 1 where the limiter works
+    last: tuple[float, float] | None = None
+    y = x
+    for _ in range(12):
+        y = limit(x * np.float32(10.0 ** (gain_db / 20.0)), SAMPLE_RATE, ceiling_db, true_peak=True)
+        meter = LoudnessMeter(SAMPLE_RATE)
+        meter.add(y)
+        over = meter.true_peak_db() - CLIP_CEILING_DBTP
+        if over > 0.0:
+            ceiling_db -= over + 0.02
+            last = None
+            continue
+        loudness = meter.integrated()
+        error = SPEECH_LUFS - loudness
+        if abs(error) <= 0.05:
+            return y
+        if last is not None and gain_db != last[0]:
+            slope = min(1.0, max(0.05, (loudness - last[1]) / (gain_db - last[0])))
+        last = (gain_db, loudness)
+        gain_db += error / slope
+    # Not converged (a pathological clip): keep the peak promise, give up some loudness.
+    over = true_peak_db(y, SAMPLE_RATE) - CLIP_CEILING_DBTP
+    if over > 0.0:
+        y = y * np.float32(10.0 ** (-(over + 0.01) / 20.0))
+    return y
