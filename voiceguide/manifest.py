@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,37 @@ def manifest_path() -> Path:
     return cache_dir() / "exports.json"
 
 
+def planned_outputs(output: Path, *, split: bool, subtitles: bool) -> list[Path]:
+    """The files an export to ``output`` stands for in the manifest, the first one its key.
+
+    The same as ``voiceguide.pipeline.export`` plans: the playlist for ``split``, plus the
+    subtitles.
+    """
+    outputs = [output.with_suffix(".m3u")] if split else [output]
+    if subtitles:
+        outputs.append(output.with_suffix(".vtt"))
+    return outputs
+
+
+def export_options(
+    output: Path, *, engine: str | None, bitrate: int, split: bool, subtitles: bool
+) -> dict[str, Any]:
+    """The options an export's hash covers, as ``voiceguide.pipeline.export`` records them."""
+    return {
+        "output": str(output.resolve()),
+        "engine": engine,
+        "bitrate": bitrate,
+        "split": split,
+        "subtitles": subtitles,
+        "engine_fingerprint": engine_fingerprint(engine or "pyttsx3"),
+    }
+
+
 def engine_fingerprint(engine: str) -> str:
     """Cheap facts that change when the engine would speak differently (package versions)."""
-    from importlib import metadata
-
     parts = [engine]
     for dist in {"pyttsx3": ["pyttsx3"], "piper": ["piper-tts"]}.get(engine, []):
-        try:
-            parts.append(f"{dist}={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{dist}=missing")
+        parts.append(f"{dist}={dist_version(dist) or 'missing'}")
     if engine == "pyttsx3":
         for lib in (
             "/usr/lib/x86_64-linux-gnu/libespeak-ng.so.1",
@@ -48,6 +70,68 @@ def engine_fingerprint(engine: str) -> str:
             except OSError:
                 pass
     return ";".join(parts)
+
+
+def dist_version(dist: str) -> str | None:
+    """``importlib.metadata.version(dist)``, or None if it is not installed.
+
+    The common case, a ``.dist-info`` folder in a ``sys.path`` folder, is read directly:
+    importing ``importlib.metadata`` costs more than the rest of a no-op export. Whenever the
+    answer is not that simple (an ``.egg-info``, a zip on ``sys.path``, two candidates in one
+    folder, no ``Version``), ``importlib.metadata`` answers.
+    """
+    wanted = _normalize(dist)
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except NotADirectoryError:  # a zip file: only importlib.metadata looks inside
+            return _metadata_version(dist)
+        except OSError:
+            continue
+        found = [
+            name
+            for name in names
+            if name.lower().endswith((".dist-info", ".egg-info"))
+            and _normalize(name.lower().rpartition(".")[0].partition("-")[0]) == wanted
+        ]
+        if not found:
+            continue
+        if len(found) == 1 and found[0].lower().endswith(".dist-info"):
+            version = _metadata_field(Path(entry or ".", found[0], "METADATA"), "Version")
+            if version is not None:
+                return version
+        return _metadata_version(dist)
+    return _metadata_version(dist)
+
+
+def _normalize(name: str) -> str:
+    """A distribution name as importlib.metadata compares them (PEP 503, with ``_``)."""
+    parts = name.lower().replace("-", "_").replace(".", "_").split("_")
+    return "_".join(part for part in parts if part)
+
+
+def _metadata_field(path: Path, field: str) -> str | None:
+    """A header field of a core metadata file (the headers end at the first empty line)."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and key.strip().lower() == field.lower():
+                    return value.strip()
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _metadata_version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def input_hash(files: Iterable[Path], options: dict[str, Any]) -> str:

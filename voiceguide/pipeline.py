@@ -6,8 +6,9 @@ expected failures.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +18,16 @@ from voiceguide.paths import scripts_dir
 if TYPE_CHECKING:
     from voiceguide.compile import Compiled
     from voiceguide.model import Routine
-    from voiceguide.render import Level
+    from voiceguide.render import Level, Samples
+    from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
+# Lossy encoders overshoot peaks by up to about 1 dB: their mix gets a lower ceiling, so
+# the decoded file stays under -1 dBTP.
+LOSSY = (".mp3", ".ogg")
+LOSSY_CEILING_DBTP = -2.5
+ANALYSIS_VERSION = "3"  # bump when the mix (render, tones) changes what a timeline sounds like
 
 
 def builtin_scripts() -> list[Path]:
@@ -85,8 +92,8 @@ class ExportResult:
     outputs: list[Path]
     skipped: bool = False  # nothing changed since the recorded export: no work done
     duration_ms: int = 0
-    level: Level | None = None
-    extra: dict[str, int] = field(default_factory=dict)
+    lufs: float | None = None  # integrated loudness of the mix as written
+    peak_dbtp: float | None = None  # its true peak
 
 
 def _outputs(output: Path, split: bool, subtitles: bool) -> list[Path]:
@@ -133,8 +140,9 @@ def export(
         return ExportResult(planned, skipped=True)
 
     from voiceguide.export import export_audio, export_split, export_subtitles
-    from voiceguide.render import analyse, render
-    from voiceguide.units import ms_to_frames
+    from voiceguide.loudness import LoudnessMeter
+    from voiceguide.render import CEILING_DBTP, prefetch, render
+    from voiceguide.units import SAMPLE_RATE, ms_to_frames
 
     routine, compiled, bank = compile_script(path, engine=engine)
     if compiled.issues:
@@ -147,10 +155,19 @@ def export(
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create folder {output.parent}: {exc.strerror}") from None
-    level = analyse(timeline, bank)
+    ceiling = LOSSY_CEILING_DBTP if output.suffix.lower() in LOSSY else CEILING_DBTP
+    level = _level(timeline, bank, ceiling)
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
-    blocks = render(timeline, bank, gain_db=level.gain_db)
+    meter = LoudnessMeter(SAMPLE_RATE)
+
+    def metered(blocks: Iterator[Samples]) -> Iterator[Samples]:
+        for block in blocks:
+            meter.add(block)
+            yield block
+
+    mix = render(timeline, bank, level)
+    blocks = prefetch(metered(mix))
     if split:
         written = export_split(timeline, blocks, output, bitrate=bitrate, progress=report)
     else:
@@ -161,4 +178,43 @@ def export(
         export_subtitles(timeline, vtt)
         written.append(vtt)
     manifest.record(planned, routine.files, options)
-    return ExportResult(written, duration_ms=timeline.duration_ms, level=level)
+    return ExportResult(
+        written,
+        duration_ms=timeline.duration_ms,
+        lufs=meter.integrated(),
+        peak_dbtp=meter.true_peak_db(),
+    )
+
+
+def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float) -> Level:
+    """``render.analyse``, remembered in the cache under the mix's content.
+
+    The mix is a pure function of the timeline and the clips (named by their content keys),
+    so an export of an unchanged timeline skips the analysis pass.
+    """
+    import hashlib
+    import json
+
+    from voiceguide.paths import cache_dir
+    from voiceguide.render import Level, analyse
+    from voiceguide.timeline import Speech
+
+    h = hashlib.sha256(timeline.dumps().encode())
+    for event in timeline.events:
+        if isinstance(event, Speech):
+            h.update(bank.clip(event.text, event.voice).key.encode())
+    h.update(f"{ANALYSIS_VERSION} {ceiling_dbtp}".encode())
+    path = cache_dir() / "levels" / f"{h.hexdigest()}.json"
+    try:
+        return Level(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    level = analyse(timeline, bank, ceiling_dbtp=ceiling_dbtp)
+    try:
+        from voiceguide.export.atomic import write_text_atomic
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(dataclasses.asdict(level)))
+    except OSError:
+        pass  # only costs the analysis next time
+    return level

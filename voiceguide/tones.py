@@ -44,9 +44,10 @@ from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE
 TONE_NAMES: tuple[str, ...] = ("inhale", "exhale", "hold", "chime", "tick")
 """The tone names ``tone`` accepts (the timeline's ``ToneName``)."""
 
-BREATH_PEAK = 0.1
-"""Peak amplitude of the inhale / exhale glides (-20 dBFS): a 4 s inhale is about -26 LUFS,
-10 LU under -16 LUFS speech."""
+BREATH_PEAK = 0.125
+"""Peak amplitude of the inhale / exhale glides (-18 dBFS): a 4 s inhale is about -24 LUFS,
+8 LU under -16 LUFS speech: clearly under the voice, yet easy to follow from a small
+speaker across a room once the voice stops counting breaths."""
 
 HOLD_PEAK = 0.035
 """Peak amplitude of the steady hold tone (-29 dBFS, about -35.5 LUFS): about 10 LU under

@@ -2,6 +2,10 @@
 
 This is the one place where errors become a one-line message and an exit code (see
 ``voiceguide.errors.ExitCode``); ``--debug`` shows the traceback instead.
+
+Start-up stays short: typer (with click, pydantic and rich) is imported only when the command
+line is parsed in full (``voiceguide.cli.commands``), and an export when nothing changed is
+answered before that (``voiceguide.cli.fast``).
 """
 
 from __future__ import annotations
@@ -9,48 +13,20 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
-import typer
-
-from voiceguide import __version__
 from voiceguide.errors import Interrupted, VoiceguideError
 
-app = typer.Typer(
-    name="voiceguide",
-    help="Turn a routine script into a voice-guided audio routine.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
-_state = {"debug": False}
+state = {"debug": False}  # set by the --debug option
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"voiceguide {__version__}")
-        raise typer.Exit()
+def __getattr__(name: str) -> Any:
+    """``app``, the typer application, is built on first use."""
+    if name == "app":
+        from voiceguide.cli.commands import app
 
-
-@app.callback()
-def _main(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
-    ),
-) -> None:
-    """Turn a routine script into a voice-guided audio routine."""
-    _state["debug"] = debug
-
-
-def _register() -> None:
-    from voiceguide.cli import check, export, info, plan
-
-    app.command("check")(check.check)
-    app.command("plan")(plan.plan)
-    app.command("export")(export.export)
-    app.command("routines")(info.routines)
-    app.command("voices")(info.voices)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -59,13 +35,20 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main() -> None:
     """Run the command line; exits with a documented code (``voiceguide.errors.ExitCode``)."""
-    _register()
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        from voiceguide.cli.fast import noop_export
+
+        if noop_export(sys.argv[1:]):
+            return
+        from voiceguide.cli.commands import app
+
         app(prog_name="voiceguide")
     except VoiceguideError as exc:
-        if _state["debug"]:
+        if state["debug"]:
             raise
+        import typer
+
         typer.echo(f"voiceguide: {exc}", err=True)
         sys.exit(int(exc.exit_code))

@@ -26,9 +26,20 @@ def export(
     engine: Engine = None,
 ) -> None:
     """Export SCRIPT to audio (format from the output's extension)."""
+    from voiceguide.cli.fast import up_to_date, up_to_date_message
     from voiceguide.pipeline import export as run_export
     from voiceguide.units import clock
 
+    # Checked here too (the export checks again) so that an export with nothing to do
+    # does not start the progress bar (rich).
+    current = None
+    if not force:
+        current = up_to_date(
+            script, output, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
+        )
+    if current is not None:
+        typer.echo(up_to_date_message(current))
+        return
     if sys.stderr.isatty():
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -61,10 +72,11 @@ def export(
             force=force,
         )
     if result.skipped:
-        typer.echo(f"up to date: {', '.join(map(str, result.outputs))} (use --force to redo)")
+        typer.echo(up_to_date_message(result.outputs))
         return
-    level = result.level
-    loud = f", {level.output_lufs:.1f} LUFS, peak {level.output_peak_db:.1f} dBTP" if level else ""
+    loud = ""
+    if result.lufs is not None and result.peak_dbtp is not None:
+        loud = f", {result.lufs:.1f} LUFS, true peak {result.peak_dbtp:.1f} dBTP"
     for out in result.outputs:
         typer.echo(f"wrote {out}")
     typer.echo(f"length {clock(result.duration_ms)}{loud}")
