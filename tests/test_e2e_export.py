@@ -201,6 +201,13 @@ def test_split_writes_one_file_per_chapter_and_a_playlist(
     frames = [sf.info(str(p)).frames for p in parts]
     chapters = short["plan"]["chapters"]
     assert frames == [ms_to_frames(c["end_ms"] - c["start_ms"]) for c in chapters]
+    assert vg("export", str(short["script"]), "-o", str(target), "--split").stdout.startswith(
+        "up to date"
+    )
+    parts[2].unlink()  # a lost part makes the split export stale
+    again = vg("export", str(short["script"]), "-o", str(target), "--split")
+    assert again.returncode == 0 and again.stdout.startswith("wrote")
+    assert parts[2].is_file()
 
 
 def test_daily_routine_steps_start_on_the_minute_in_the_mp3(tmp_path: Path) -> None:

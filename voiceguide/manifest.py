@@ -28,6 +28,11 @@ def manifest_path() -> Path:
     return cache_dir() / "exports.json"
 
 
+MIX_VERSION = "1"
+"""Bump when the same script and options would now sound different (mixing, tones, loudness,
+clip preparation): recorded exports then count as stale, and cached analyses are redone."""
+
+
 def planned_outputs(output: Path, *, split: bool, subtitles: bool) -> list[Path]:
     """The files an export to ``output`` stands for in the manifest, the first one its key.
 
@@ -45,6 +50,7 @@ def export_options(
 ) -> dict[str, Any]:
     """The options an export's hash covers, as ``voiceguide.pipeline.export`` records them."""
     return {
+        "mix": MIX_VERSION,
         "output": str(output.resolve()),
         "engine": engine,
         "bitrate": bitrate,
@@ -173,21 +179,25 @@ def is_current(outputs: list[Path], options: dict[str, Any]) -> bool:
     if not files or entry.get("hash") != input_hash(files, options):
         return False
     stamps = entry.get("outputs", {})
-    return all(stamps.get(str(p.resolve())) == _stamp(p) for p in outputs) and len(stamps) == len(
-        outputs
-    )
+    if not isinstance(stamps, dict) or not all(str(p.resolve()) in stamps for p in outputs):
+        return False
+    return all(_stamp(Path(p)) == stamp for p, stamp in stamps.items())
 
 
-def record(outputs: list[Path], files: Iterable[Path], options: dict[str, Any]) -> None:
-    """Remember how ``outputs`` were made (best effort: a failure only costs a re-export)."""
+def record(
+    planned: list[Path], written: list[Path], files: Iterable[Path], options: dict[str, Any]
+) -> None:
+    """Remember how an export was made: under its first planned output, every file it wrote
+    (the parts of a split export too) with its size and time (best effort: a failure only
+    costs a re-export)."""
     from voiceguide.export.atomic import write_text_atomic
 
     files = [f.resolve() for f in files]
     data = _load()
-    data[str(outputs[0].resolve())] = {
+    data[str(planned[0].resolve())] = {
         "hash": input_hash(files, options),
         "files": [str(f) for f in files],
-        "outputs": {str(p.resolve()): _stamp(p) for p in outputs},
+        "outputs": {str(p.resolve()): _stamp(p) for p in [*planned, *written]},
     }
     with contextlib.suppress(OSError):
         write_text_atomic(manifest_path(), json.dumps(data, indent=1))

@@ -27,7 +27,6 @@ SCRIPT_SUFFIXES = (".yaml", ".yml")
 # the decoded file stays under -1 dBTP.
 LOSSY = (".mp3", ".ogg")
 LOSSY_CEILING_DBTP = -2.5
-ANALYSIS_VERSION = "3"  # bump when the mix (render, tones) changes what a timeline sounds like
 
 
 def builtin_scripts() -> list[Path]:
@@ -96,13 +95,6 @@ class ExportResult:
     peak_dbtp: float | None = None  # its true peak
 
 
-def _outputs(output: Path, split: bool, subtitles: bool) -> list[Path]:
-    outs = [output.with_suffix(".m3u")] if split else [output]
-    if subtitles:
-        outs.append(output.with_suffix(".vtt"))
-    return outs
-
-
 def default_output(script: str | Path) -> Path:
     """``audio/<script name>.mp3``."""
     return Path("audio") / f"{Path(str(script)).stem}.mp3"
@@ -127,15 +119,10 @@ def export(
 
     path = resolve_script(script)
     output = output or default_output(path)
-    options = {
-        "output": str(output.resolve()),
-        "engine": engine,
-        "bitrate": bitrate,
-        "split": split,
-        "subtitles": subtitles,
-        "engine_fingerprint": manifest.engine_fingerprint(engine or "pyttsx3"),
-    }
-    planned = _outputs(output, split, subtitles)
+    options = manifest.export_options(
+        output, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
+    )
+    planned = manifest.planned_outputs(output, split=split, subtitles=subtitles)
     if not force and manifest.is_current(planned, options):
         return ExportResult(planned, skipped=True)
 
@@ -177,7 +164,7 @@ def export(
         vtt = output.with_suffix(".vtt")
         export_subtitles(timeline, vtt)
         written.append(vtt)
-    manifest.record(planned, routine.files, options)
+    manifest.record(planned, written, routine.files, options)
     return ExportResult(
         written,
         duration_ms=timeline.duration_ms,
@@ -195,6 +182,7 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float) -> Level:
     import hashlib
     import json
 
+    from voiceguide.manifest import MIX_VERSION
     from voiceguide.paths import cache_dir
     from voiceguide.render import Level, analyse
     from voiceguide.timeline import Speech
@@ -203,7 +191,7 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float) -> Level:
     for event in timeline.events:
         if isinstance(event, Speech):
             h.update(bank.clip(event.text, event.voice).key.encode())
-    h.update(f"{ANALYSIS_VERSION} {ceiling_dbtp}".encode())
+    h.update(f"{MIX_VERSION} {ceiling_dbtp}".encode())
     path = cache_dir() / "levels" / f"{h.hexdigest()}.json"
     try:
         return Level(**json.loads(path.read_text(encoding="utf-8")))

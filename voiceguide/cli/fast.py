@@ -12,6 +12,7 @@ the full command line parses them, does the work or reports the error.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import NamedTuple
 
 from voiceguide.errors import Interrupted
 
+COMPLETE_VAR = "_VOICEGUIDE_COMPLETE"  # click's shell completion: the full command line answers
 _FLAGS = {"--split": "split", "--subtitles": "subtitles", "--force": "force"}
 _VALUES = {
     "-o": "output",
@@ -127,7 +129,7 @@ def up_to_date_message(outputs: Iterable[Path]) -> str:
 def noop_export(args: Sequence[str]) -> bool:
     """Answer ``voiceguide export`` when nothing changed; False: parse ``args`` in full."""
     parsed = parse_export(args)
-    if parsed is None or parsed.force:
+    if parsed is None or parsed.force or COMPLETE_VAR in os.environ:
         return False
     from voiceguide.cli import state
 

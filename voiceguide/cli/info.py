@@ -20,7 +20,7 @@ def routines() -> None:
         total = sum(s.duration_ms for s in routine.steps)
         total += routine.rest_ms * max(0, len(routine.steps) - 1)
         name = str(path.relative_to(root).with_suffix(""))
-        typer.echo(f"{name:<28} {clock(total):>6}  {routine.title}")
+        typer.echo(f"{name:<40} {clock(total):>6}  {routine.title}")
 
 
 def voices(engine: Engine = None) -> None:

@@ -1,4 +1,4 @@
-"""``voiceguide plan``: the timeline as a table, or every event as JSON."""
+"""``voiceguide plan``: the timeline as a plain-text table, or every event as JSON."""
 
 from __future__ import annotations
 
@@ -28,26 +28,23 @@ def plan(
         data["issues"] = [str(i) for i in compiled.issues]
         typer.echo(json.dumps(data, indent=1, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
     from voiceguide.timeline import Speech, Tone
     from voiceguide.units import clock_ms
 
-    table = Table(title=tl.title, show_lines=False)
-    for col in ("time", "file", "step", "cue", "what"):
-        table.add_column(col, no_wrap=col != "what")
     names = {c.step: c.title for c in tl.chapters}
+    rows: list[tuple[str, str, str, str, str]] = []
     chapters = iter(tl.chapters)
     chapter = next(chapters, None)
     for event in tl.events:
         while chapter is not None and chapter.start_ms <= event.start_ms:
-            table.add_row(
-                clock_ms(chapter.start_ms - tl.origin_ms),
-                clock_ms(chapter.start_ms),
-                f"[bold]{chapter.title}[/bold]",
-                "chapter",
-                "",
+            rows.append(
+                (
+                    clock_ms(chapter.start_ms - tl.origin_ms),
+                    clock_ms(chapter.start_ms),
+                    f"== {chapter.title} ==",
+                    "chapter",
+                    "",
+                )
             )
             chapter = next(chapters, None)
         if isinstance(event, Speech):
@@ -57,10 +54,18 @@ def plan(
         else:
             continue
         step = names.get(event.step, "") if event.step is not None else ""
-        table.add_row(
-            clock_ms(event.start_ms - tl.origin_ms), clock_ms(event.start_ms), step, cue, what
+        rows.append(
+            (clock_ms(event.start_ms - tl.origin_ms), clock_ms(event.start_ms), step, cue, what)
         )
-    table.add_row(clock_ms(tl.duration_ms - tl.origin_ms), clock_ms(tl.duration_ms), "", "end", "")
-    Console().print(table)
+    rows.append((clock_ms(tl.duration_ms - tl.origin_ms), clock_ms(tl.duration_ms), "", "end", ""))
+    typer.echo(
+        f"{tl.title}: time is the routine clock (0:00 = first step), file the time in the file"
+    )
+    header = ("time", "file", "step", "cue", "text")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    widths[2] = min(widths[2], 28)
+    for row in [header, *rows]:
+        cells = [row[i][: widths[i]].ljust(widths[i]) for i in range(4)]
+        typer.echo(f"{cells[0]}  {cells[1]}  {cells[2]}  {cells[3]}  {row[4]}".rstrip())
     for issue in compiled.issues:
         typer.echo(f"does not fit: {issue}", err=True)

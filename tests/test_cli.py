@@ -1,0 +1,275 @@
+"""The command line's start-up: what it imports, and the no-op export fast path.
+
+``voiceguide --help`` must not import numpy or yaml; an export when nothing changed must not
+import typer either (``voiceguide.cli.fast``), and must read its arguments exactly as the
+``export`` command does, or leave them to it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import voiceguide.pipeline
+from tests.conftest import write
+from voiceguide import manifest
+from voiceguide.cli import fast
+from voiceguide.cli.fast import ExportArgs, parse_export, up_to_date
+
+HEAVY = {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
+TYPER = {"typer", "rich", "pydantic", "click"}
+
+SCRIPT = """\
+title: Tiny
+voice: {engine: fake}
+steps:
+  - name: Only
+    duration: 3s
+    say: Go.
+"""
+
+
+def run_cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime -m voiceguide ARGS``: the result and the modules imported."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "voiceguide", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+    modules = set()
+    errors = []
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:"):
+            name = line.rpartition("|")[2].strip()
+            if name != "imported package":  # the header line
+                modules.add(name.split(".")[0])
+        else:
+            errors.append(line)
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout, "\n".join(errors)
+    ), (modules)
+
+
+def test_help_imports_neither_numpy_nor_yaml(tmp_path: Path) -> None:
+    proc, modules = run_cli("--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "export" in proc.stdout
+    assert "typer" in modules  # the check sees the imports
+    assert not modules & HEAVY
+
+
+def test_noop_export_imports_no_numpy_yaml_or_typer(tmp_path: Path) -> None:
+    script = write(tmp_path, SCRIPT)
+    first, modules = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("wrote out.wav\n")
+    assert "numpy" in modules
+
+    again, modules = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
+    assert (again.returncode, again.stdout, again.stderr) == (
+        0,
+        "up to date: out.wav (use --force to redo)\n",
+        "",
+    )
+    assert not modules & (HEAVY | TYPER)
+
+    # The same no-op through the full command line (an attached -o value is left to it):
+    # the same output, and still neither numpy nor yaml (nor rich's progress bar).
+    full, modules = run_cli("--debug", "export", str(script), "-oout.wav", cwd=tmp_path)
+    assert (full.returncode, full.stdout, full.stderr) == (0, again.stdout, "")
+    assert "typer" in modules
+    assert not modules & HEAVY
+
+    forced, _ = run_cli("export", str(script), "-o", "out.wav", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.startswith("wrote out.wav\n")
+
+    script.write_text(SCRIPT.replace("Go.", "Go on."), encoding="utf-8")
+    changed, _ = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.startswith("wrote out.wav\n")
+
+
+def test_fast_path_leaves_errors_to_the_full_command_line(tmp_path: Path) -> None:
+    missing, modules = run_cli("export", "no-such-routine", cwd=tmp_path)
+    assert missing.returncode == 3
+    assert missing.stderr.startswith("voiceguide: no-such-routine:1:1: no such script")
+    assert "typer" in modules
+
+    script = write(tmp_path, SCRIPT)
+    usage, _ = run_cli("export", str(script), "--bitrate", "fast", cwd=tmp_path)
+    assert usage.returncode == 2
+    assert usage.stdout == ""
+
+
+# Argument lists the fast path reads, and ones it must leave to typer.
+ACCEPTED = [
+    ["export", "daily"],
+    ["--debug", "export", "daily", "-o", "x.wav"],
+    ["export", "-o", "a b.mp3", "daily", "--bitrate", "96", "--split", "--subtitles"],
+    ["export", "--output=x=y.ogg", "--bitrate=32", "daily", "--force", "--engine", "fake"],
+    ["export", "daily", "-b", "128", "--engine=fake", "--subtitles"],
+    ["export", "./daily", "--output", "out/daily.flac"],
+]
+DECLINED = [
+    [],
+    ["--version"],
+    ["--help"],
+    ["plan", "daily"],
+    ["--debug", "--version", "export", "daily"],
+    ["export"],
+    ["export", "--help"],
+    ["export", "daily", "--help"],
+    ["export", "daily", "extra"],
+    ["export", "daily", "-ox.mp3"],
+    ["export", "daily", "-o=x.mp3"],
+    ["export", "daily", "-o"],
+    ["export", "daily", "-o", "x.mp3", "-o", "y.mp3"],
+    ["export", "daily", "--split", "--split"],
+    ["export", "daily", "--output", "--force"],
+    ["export", "daily", "--output="],
+    ["export", "daily", "--engine", "-"],
+    ["export", "daily", "-b", "064"],
+    ["export", "daily", "-b", "6.4"],
+    ["export", "daily", "-b", "-64"],
+    ["export", "daily", "--bitrate", "٦٤"],
+    ["export", "daily", "--forc"],
+    ["export", "daily", "--force=1"],
+    ["export", "daily", "--debug"],
+    ["export", "--", "daily"],
+    ["export", "-"],
+    ["Export", "daily"],
+]
+
+
+def typer_reads(args: list[str], monkeypatch: pytest.MonkeyPatch) -> ExportArgs:
+    """What the typer ``export`` command passes on for ``args`` (nothing is exported)."""
+    from voiceguide.cli import state
+    from voiceguide.cli.commands import app
+
+    seen: list[ExportArgs] = []
+
+    def fake_export(script: str, output: Path | None = None, **kw: Any) -> Any:
+        kw.pop("progress", None)
+        seen.append(ExportArgs(script, output, debug=bool(state["debug"]), **kw))
+        return voiceguide.pipeline.ExportResult([Path("x")], skipped=True)
+
+    monkeypatch.setattr(fast, "up_to_date", lambda *a, **kw: None)
+    monkeypatch.setattr(voiceguide.pipeline, "export", fake_export)
+    monkeypatch.setitem(state, "debug", False)
+    result = CliRunner().invoke(app, args, prog_name="voiceguide")
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1
+    return seen[0]
+
+
+@pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
+def test_fast_path_reads_arguments_as_typer_does(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed = parse_export(args)
+    assert parsed is not None
+    assert parsed == typer_reads(args, monkeypatch)
+
+
+@pytest.mark.parametrize("args", DECLINED, ids=lambda a: " ".join(a) or "(none)")
+def test_fast_path_declines_anything_unusual(args: list[str]) -> None:
+    assert parse_export(args) is None
+    assert not fast.noop_export(args)
+
+
+def test_fast_path_leaves_shell_completion_to_click(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = write(tmp_path, SCRIPT)
+    output = tmp_path / "tiny.wav"
+    voiceguide.pipeline.export(script, output)
+    args = ["export", str(script), "-o", str(output)]
+    monkeypatch.setenv(fast.COMPLETE_VAR, "bash_complete")
+    assert not fast.noop_export(args)
+    monkeypatch.delenv(fast.COMPLETE_VAR)
+    assert fast.noop_export(args)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"bitrate": 96},
+        {"subtitles": True},
+        {"split": True},
+        {"split": True, "subtitles": True, "bitrate": 32},
+    ],
+    ids=repr,
+)
+def test_up_to_date_agrees_with_the_export(tmp_path: Path, options: dict[str, Any]) -> None:
+    """The fast path's check is the export's: current after an export, not after a change."""
+    script = write(tmp_path, SCRIPT)
+    output = tmp_path / "out" / "tiny.mp3"
+    check = {"engine": None, "bitrate": 64, "split": False, "subtitles": False, **options}
+    assert up_to_date(str(script), output, **check) is None
+    result = voiceguide.pipeline.export(script, output, **options)
+    assert not result.skipped
+    planned = up_to_date(str(script), output, **check)
+    assert planned is not None
+    assert voiceguide.pipeline.export(script, output, **options).outputs == planned
+    assert up_to_date(str(script), output, **{**check, "engine": "fake"}) is None
+    assert up_to_date(str(script), output, **{**check, "bitrate": 48}) is None
+    assert up_to_date(str(script), None, **check) is None  # audio/tiny.mp3
+    planned[0].write_bytes(b"changed")
+    assert up_to_date(str(script), output, **check) is None
+
+
+@pytest.mark.parametrize("dist", ["pyttsx3", "numpy", "PyYAML", "pyyaml", "typer", "voiceguide"])
+def test_dist_version_is_importlib_metadatas(dist: str) -> None:
+    assert manifest.dist_version(dist) == metadata.version(dist)
+
+
+def test_dist_version_of_a_missing_distribution() -> None:
+    assert manifest.dist_version("piper-tts") is None
+    assert manifest.engine_fingerprint("piper") == "piper;piper-tts=missing"
+
+
+def test_dist_version_reads_dist_info_and_defers_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    write(
+        first,
+        "Metadata-Version: 2.1\nName: Demo.Pkg\nVersion: 1.2rc1\n\nVersion: 9\n",
+        "demo_pkg-1.2rc1.dist-info/METADATA",
+    )
+    write(second, "Metadata-Version: 1.1\nName: demo-pkg\nVersion: 0.5\n", "demo_pkg-0.5.egg-info")
+    write(second, "Metadata-Version: 1.1\nName: other\nVersion: 3\n", "other-3.egg-info/PKG-INFO")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(first), str(second)])
+    metadata_version = metadata.version
+    assert manifest.dist_version("demo-pkg") == "1.2rc1" == metadata_version("demo-pkg")
+    assert manifest.dist_version("Demo_Pkg") == "1.2rc1"
+    assert manifest.dist_version("other") == "3" == metadata_version("other")  # egg-info
+    monkeypatch.setattr(sys, "path", [str(second), str(first)])
+    assert manifest.dist_version("demo-pkg") == "0.5" == metadata_version("demo-pkg")
+    assert manifest.dist_version("absent") is None
+
+
+def test_engine_fingerprint_keeps_its_form() -> None:
+    """The fingerprint reads as before (importlib.metadata): recorded exports stay current."""
+    expected = f"pyttsx3;pyttsx3={metadata.version('pyttsx3')}"
+    assert manifest.engine_fingerprint("pyttsx3").startswith(expected)
+    assert manifest.engine_fingerprint("fake") == "fake"
+
+
+def test_app_is_still_available() -> None:
+    import typer
+
+    import voiceguide.cli
+
+    assert isinstance(voiceguide.cli.app, typer.Typer)
+    with pytest.raises(AttributeError):
+        _ = voiceguide.cli.no_such_thing
