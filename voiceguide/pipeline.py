@@ -157,13 +157,12 @@ def export(
     blocks = prefetch(metered(mix))
     if split:
         written = export_split(timeline, blocks, output, bitrate=bitrate, progress=report)
-    else:
-        export_audio(timeline, blocks, output, bitrate=bitrate, progress=report)
-        written = [output]
-    if subtitles:
-        vtt = output.with_suffix(".vtt")
-        export_subtitles(timeline, vtt)
-        written.append(vtt)
+        if subtitles:  # one file for the whole routine, beside the playlist
+            written.append(export_subtitles(timeline, output.with_suffix(".vtt")))
+    else:  # the audio and its subtitles appear together, or neither
+        written = export_audio(
+            timeline, blocks, output, bitrate=bitrate, progress=report, subtitles=subtitles
+        )
     manifest.record(planned, written, routine.files, options)
     return ExportResult(
         written,

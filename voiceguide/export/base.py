@@ -7,11 +7,12 @@ receives mono float blocks in order, and is finished once; the stream driver in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,6 +59,32 @@ class AudioWriter(Protocol):
     def write(self, block: NDArray[np.float32]) -> None: ...
 
     def finish(self) -> None: ...
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+class FileWriterBase:
+    """The context-manager half of an ``AudioWriter`` over one open file (``self._file``):
+    leaving closes it; after an error, a failing close does not hide the first error."""
+
+    _file: Closable
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self._file.close()
+            return
+        with contextlib.suppress(Exception):  # the file is discarded; keep the first error
+            self._file.close()
 
 
 WriterFactory = Callable[[Path, TrackInfo, int], AudioWriter]

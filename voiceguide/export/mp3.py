@@ -11,9 +11,7 @@ input frames, aligned to the input (tests check both).
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 import lameenc
@@ -21,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voiceguide.errors import ExportError
-from voiceguide.export.base import TrackInfo, to_pcm16
+from voiceguide.export.base import FileWriterBase, TrackInfo, to_pcm16
 from voiceguide.export.id3tag import render_id3
 from voiceguide.export.lametag import (
     FrameHeader,
@@ -50,7 +48,7 @@ def check_bitrate(bitrate: int) -> None:
         raise ExportError(f"MP3 bitrate {bitrate} kbps is not supported; use one of {supported}")
 
 
-class Mp3Writer:
+class Mp3Writer(FileWriterBase):
     """Encode a track block by block; ``finish`` flushes LAME and patches the Info frame."""
 
     def __init__(self, path: Path, info: TrackInfo, bitrate: int = DEFAULT_BITRATE) -> None:
@@ -78,21 +76,6 @@ class Mp3Writer:
         except BaseException:
             self._file.close()
             raise
-
-    def __enter__(self) -> Mp3Writer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None:
-            self._file.close()
-            return
-        with contextlib.suppress(Exception):  # the file is discarded; keep the first error
-            self._file.close()
 
     def write(self, block: NDArray[np.float32]) -> None:
         if not block.size:

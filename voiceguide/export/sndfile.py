@@ -16,7 +16,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -24,15 +23,17 @@ import soundfile
 from numpy.typing import NDArray
 
 from voiceguide.errors import ExportError
-from voiceguide.export.base import SOFTWARE, TrackInfo, clip_unit, to_pcm16
+from voiceguide.export.base import SOFTWARE, FileWriterBase, TrackInfo, clip_unit, to_pcm16
 from voiceguide.timeline import Chapter
 from voiceguide.units import SAMPLE_RATE
 
 _NEARLY_FULL = 1 << 20  # bytes free below which a libsndfile write error means "disk full"
 
 
-class SoundFileWriter:
+class SoundFileWriter(FileWriterBase):
     """One soundfile.SoundFile opened for writing; tags are set before the first block."""
+
+    _file: Any  # soundfile.SoundFile (untyped)
 
     def __init__(self, path: Path, info: TrackInfo, format: str, subtype: str) -> None:
         self._path = path
@@ -59,21 +60,6 @@ class SoundFileWriter:
         except BaseException:
             self._file.close()
             raise
-
-    def __enter__(self) -> SoundFileWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None:
-            self._file.close()
-            return
-        with contextlib.suppress(Exception):  # the file is discarded; keep the first error
-            self._file.close()
 
     def write(self, block: NDArray[np.float32]) -> None:
         if not block.size:
