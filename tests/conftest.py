@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,20 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Tests never touch the user's cache; the speech cache is shared within one session."""
-    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never touch the user's cache; the speech cache is shared within one session.
+
+    Session-scoped and set in the environment itself, so module-scoped fixtures (and the
+    subprocesses they start) see it too.
+    """
+    saved = os.environ.get("VOICEGUIDE_CACHE_DIR")
+    os.environ["VOICEGUIDE_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "cache")
+    yield
+    if saved is None:
+        del os.environ["VOICEGUIDE_CACHE_DIR"]
+    else:
+        os.environ["VOICEGUIDE_CACHE_DIR"] = saved
 
 
 class DurationBank:

@@ -21,6 +21,7 @@ from tests.conftest import write
 from voiceguide import manifest
 from voiceguide.cli import fast
 from voiceguide.cli.fast import ExportArgs, parse_export, up_to_date
+from voiceguide.export import DEFAULT_BITRATE
 
 HEAVY = {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
 TYPER = {"typer", "rich", "pydantic", "click"}
@@ -202,7 +203,7 @@ def test_fast_path_leaves_shell_completion_to_click(
     "options",
     [
         {},
-        {"bitrate": 96},
+        {"bitrate": 64},
         {"subtitles": True},
         {"split": True},
         {"split": True, "subtitles": True, "bitrate": 32},
@@ -213,7 +214,13 @@ def test_up_to_date_agrees_with_the_export(tmp_path: Path, options: dict[str, An
     """The fast path's check is the export's: current after an export, not after a change."""
     script = write(tmp_path, SCRIPT)
     output = tmp_path / "out" / "tiny.mp3"
-    check = {"engine": None, "bitrate": 64, "split": False, "subtitles": False, **options}
+    check = {
+        "engine": None,
+        "bitrate": DEFAULT_BITRATE,
+        "split": False,
+        "subtitles": False,
+        **options,
+    }
     assert up_to_date(str(script), output, **check) is None
     result = voiceguide.pipeline.export(script, output, **options)
     assert not result.skipped

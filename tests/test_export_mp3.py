@@ -21,7 +21,7 @@ import soundfile
 from numpy.typing import NDArray
 
 from voiceguide.errors import ExportError
-from voiceguide.export import export_audio, export_split
+from voiceguide.export import DEFAULT_BITRATE, export_audio, export_split
 from voiceguide.export.base import TrackInfo
 from voiceguide.export.lametag import DECODER_DELAY, FrameHeader, crc16
 from voiceguide.export.mp3 import BITRATES, ENCODER_DELAY, Mp3Writer
@@ -156,7 +156,7 @@ def test_mutagen_reads_exact_length_and_cbr(exported: tuple[Path, Timeline]) -> 
     info = MP3(exported[0]).info
     assert info.length == pytest.approx(9.0, abs=1e-9)
     assert (info.bitrate, info.bitrate_mode, info.sample_rate, info.channels) == (
-        64_000,
+        DEFAULT_BITRATE * 1000,
         BitrateMode.CBR,
         SAMPLE_RATE,
         1,
@@ -236,7 +236,7 @@ def test_info_frame_fields(exported: tuple[Path, Timeline]) -> None:
     audio = data[tag_size + len(frame) :]
     assert frames * header.frame_size() == len(audio)
     lame = xing[120:156]
-    assert lame[:9] == b"LAME3.100" and lame[9] == 0x01 and lame[20] == 64
+    assert lame[:9] == b"LAME3.100" and lame[9] == 0x01 and lame[20] == DEFAULT_BITRATE
     delay_padding = int.from_bytes(lame[21:24], "big")
     delay, padding = delay_padding >> 12, delay_padding & 0xFFF
     assert delay == ENCODER_DELAY == 576

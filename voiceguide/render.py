@@ -32,6 +32,8 @@ from voiceguide.voices.base import SpeechBank
 TARGET_LUFS = -16.0
 CEILING_DBTP = -1.5  # 0.5 dB under the promised -1 dBTP
 POST_HEADROOM_DB = 1.5  # room for the final gain after the limiter (see ``Level``)
+GUESS_BIAS_DB = 2.0  # ``analyse`` guesses this much louder than the estimate: cutting is free
+BREATH_LUFS = -24.0  # loudness of a breath glide (see ``tones.BREATH_PEAK``)
 BLOCK_FRAMES = SAMPLE_RATE  # one second
 
 Samples = npt.NDArray[np.float32]
@@ -123,7 +125,6 @@ class _Mixer:
                 voice += bed if duck is None else bed * duck
             if gain != 1.0:
                 voice *= np.float32(gain)
-            np.clip(voice, -1.0, 1.0, out=voice)
             yield voice
             b0 = b1
 
@@ -135,30 +136,71 @@ def _measure(blocks: Iterator[Samples]) -> tuple[float, float]:
     return meter.integrated(), meter.true_peak_db()
 
 
-def analyse(timeline: Timeline, bank: SpeechBank, *, ceiling_dbtp: float = CEILING_DBTP) -> Level:
-    """Find the gains that bring the mix to TARGET_LUFS with its true peak under the ceiling.
+def _estimate_lufs(timeline: Timeline) -> float:
+    """A rough integrated loudness of the raw mix from the timeline alone.
 
-    The raw mix gives the gain. If its peaks then stay under the ceiling, the limiter will
-    not act: done, exactly. Otherwise the mix is measured once more through a limiter set
-    POST_HEADROOM_DB under the ceiling; a final linear gain makes up the loudness the
-    limiter took (at most that headroom, so the peaks stay under the ceiling; rarely, with
-    very peaky speech, the gain is raised and the limited mix measured again).
+    Speech clips are normalised to ``dsp.SPEECH_LUFS``; breath tones sit at a known level
+    under them; quiet holds and silence fall under the gates. Only a starting point for
+    ``analyse`` (typically within 1 dB), never a result.
+    """
+    from voiceguide.dsp import SPEECH_LUFS
+
+    speech_ms = sum(e.duration_ms for e in timeline.events if isinstance(e, Speech))
+    breath_ms = sum(
+        e.duration_ms
+        for e in timeline.events
+        if isinstance(e, Tone) and e.tone in ("inhale", "exhale")
+    )
+    energy = speech_ms * 10 ** (SPEECH_LUFS / 10) + breath_ms * 10 ** (BREATH_LUFS / 10)
+    loud_ms = speech_ms + breath_ms
+    return 10 * math.log10(energy / loud_ms) if loud_ms else SPEECH_LUFS
+
+
+def _scaled(blocks: Iterator[Samples], meter: LoudnessMeter, gain: float) -> Iterator[Samples]:
+    """Feed ``meter`` each raw block, pass it on with ``gain``: two measurements, one mix."""
+    g = np.float32(gain)
+    for block in blocks:
+        meter.add(block)
+        yield block * g
+
+
+def analyse(
+    timeline: Timeline,
+    bank: SpeechBank,
+    *,
+    ceiling_dbtp: float = CEILING_DBTP,
+    target_lufs: float = TARGET_LUFS,
+) -> Level:
+    """Find the gains that bring the mix to ``target_lufs`` with its true peak under the
+    ceiling.
+
+    One pass over the mix measures it raw and, at the same time, at a first-guess gain
+    through a limiter set POST_HEADROOM_DB under the ceiling. If the raw mix's peaks stay
+    under the ceiling at the gain it calls for, the limiter would not act: that gain is
+    exact. Otherwise a final linear gain after the limiter makes up the difference to the
+    target: any cut, or a boost of at most the headroom, so the peaks stay under the
+    ceiling. The guess errs loud, so a second pass (a larger boost needed) is rare.
     """
     mixer = _Mixer(timeline, bank)
-    lufs, peak = _measure(mixer.blocks())
-    if not math.isfinite(lufs):  # silence: nothing to normalise
-        return Level(0.0, ceiling_dbtp, 0.0, lufs, -math.inf)
-    gain = TARGET_LUFS - lufs
-    if peak + gain <= ceiling_dbtp:
-        return Level(gain, ceiling_dbtp, 0.0, TARGET_LUFS, peak + gain)
     limit_at = ceiling_dbtp - POST_HEADROOM_DB
-    for _ in range(4):
-        limiter = StreamLimiter(SAMPLE_RATE, limit_at)
-        lufs, peak = _measure(limiter.process(mixer.blocks(10 ** (gain / 20))))
-        post = TARGET_LUFS - lufs
+    gain = target_lufs - _estimate_lufs(timeline) + GUESS_BIAS_DB
+    raw = LoudnessMeter(SAMPLE_RATE)
+    limiter = StreamLimiter(SAMPLE_RATE, limit_at)
+    lufs, peak = _measure(limiter.process(_scaled(mixer.blocks(), raw, 10 ** (gain / 20))))
+    raw_lufs, raw_peak = raw.integrated(), raw.true_peak_db()
+    if not math.isfinite(raw_lufs):  # silence: nothing to normalise
+        return Level(0.0, ceiling_dbtp, 0.0, raw_lufs, -math.inf)
+    exact = target_lufs - raw_lufs
+    if raw_peak + exact <= ceiling_dbtp:
+        return Level(exact, ceiling_dbtp, 0.0, target_lufs, raw_peak + exact)
+    post = target_lufs - lufs
+    for _ in range(3):
         if post <= POST_HEADROOM_DB:
             break
         gain += post - POST_HEADROOM_DB / 2
+        limiter = StreamLimiter(SAMPLE_RATE, limit_at)
+        lufs, peak = _measure(limiter.process(mixer.blocks(10 ** (gain / 20))))
+        post = target_lufs - lufs
     post = min(post, POST_HEADROOM_DB)
     return Level(gain, limit_at, post, lufs + post, peak + post)
 
@@ -179,13 +221,20 @@ def render(
     mixer = _Mixer(timeline, bank)
     start = ms_to_frames(start_ms)
     if level is None:
-        return mixer.blocks(1.0, block_frames, start)
+        return _guarded(mixer.blocks(1.0, block_frames, start))
     blocks = mixer.blocks(10 ** (level.gain_db / 20), block_frames, start)
     limited = StreamLimiter(SAMPLE_RATE, level.limit_dbtp).process(blocks)
-    if level.post_gain_db == 0.0:
-        return limited
-    post = np.float32(10 ** (level.post_gain_db / 20))
-    return (block * post for block in limited)
+    return _guarded(limited, 10 ** (level.post_gain_db / 20))
+
+
+def _guarded(blocks: Iterator[Samples], gain: float = 1.0) -> Iterator[Samples]:
+    """The final gain, then the last guard: samples clipped to [-1, 1] (after the limiter,
+    so real content never reaches it; the limiter itself must see the unclipped mix)."""
+    g = np.float32(gain)
+    for block in blocks:
+        if gain != 1.0:
+            block *= g
+        yield np.clip(block, -1.0, 1.0, out=block)
 
 
 def prefetch(blocks: Iterator[Samples], depth: int = 4) -> Iterator[Samples]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from voiceguide.cli.options import Engine, Script
+from voiceguide.export import DEFAULT_BITRATE
 
 
 def export(
@@ -15,7 +16,7 @@ def export(
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Output file: .mp3, .wav, .flac or .ogg [audio/NAME.mp3]."
     ),
-    bitrate: int = typer.Option(64, "--bitrate", "-b", help="MP3 bitrate in kbit/s."),
+    bitrate: int = typer.Option(DEFAULT_BITRATE, "--bitrate", "-b", help="MP3 bitrate in kbit/s."),
     split: bool = typer.Option(
         False, "--split", help="One file per step in a folder, plus an .m3u playlist."
     ),

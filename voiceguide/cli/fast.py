@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from voiceguide.errors import Interrupted
+from voiceguide.export import DEFAULT_BITRATE
 
 COMPLETE_VAR = "_VOICEGUIDE_COMPLETE"  # click's shell completion: the full command line answers
 _FLAGS = {"--split": "split", "--subtitles": "subtitles", "--force": "force"}
@@ -36,7 +37,7 @@ class ExportArgs(NamedTuple):
 
     script: str
     output: Path | None = None
-    bitrate: int = 64
+    bitrate: int = DEFAULT_BITRATE
     split: bool = False
     subtitles: bool = False
     force: bool = False
@@ -80,7 +81,7 @@ def parse_export(args: Sequence[str]) -> ExportArgs | None:
         if key in found:
             return None
         found[key] = value
-    bitrate = found.get("bitrate", "64")
+    bitrate = found.get("bitrate", str(DEFAULT_BITRATE))
     if script is None or not (bitrate.isascii() and bitrate.isdigit()) or bitrate[0] == "0":
         return None
     return ExportArgs(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from voiceguide.export.base import WriterFactory
     from voiceguide.timeline import Timeline
 
-DEFAULT_BITRATE = 64  # kbps, MP3 only
+DEFAULT_BITRATE = 96  # kbps, MP3 only
 
 
 def _mp3() -> WriterFactory:

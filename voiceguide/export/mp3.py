@@ -35,7 +35,7 @@ ENCODER_DELAY = 576
 # LAME -q: 5 is its default ("good"); 2 is 2.5x slower, 7 is 1.5x faster but drops
 # psychoacoustic noise shaping that speech at 64 kbps benefits from.
 QUALITY = 5
-DEFAULT_BITRATE = 64
+DEFAULT_BITRATE = 96  # kbit/s; keep equal to voiceguide.export.DEFAULT_BITRATE
 # MPEG-2 Layer III (sample rates 16-24 kHz) constant bitrates.
 BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _FLUSH_BYTES = 256 * 1024  # encoded bytes gathered before a CRC update and a write
