@@ -167,7 +167,7 @@ def test_cues_start_at_their_scheduled_times(short: dict[str, Any]) -> None:
             after = x[at + ms_to_frames(20) : at + ms_to_frames(400)]
             rms_before = float(np.sqrt(np.mean(before**2)))
             rms_after = float(np.sqrt(np.mean(after**2)))
-            assert rms_after > 4 * rms_before, e["text"]
+            assert rms_after > 3 * rms_before, e["text"]  # 10 dB: the chime may ring before
             checked += 1
         previous_end = e["start_ms"] + e["duration_ms"]
     assert checked >= 5

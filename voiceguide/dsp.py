@@ -25,12 +25,12 @@ _F64 = npt.NDArray[np.float64]
 
 SPEECH_LUFS = -16.0
 """Integrated loudness of every prepared speech clip."""
-CLIP_PEAK_DBTP = -3.0
-"""True-peak ceiling of a prepared clip (BS.1770 Annex 2 interpolation): a peak-to-loudness
-ratio of 13 dB, down from espeak-ng's 19 or so. A routine's mix is mostly quiet tones, so
-reaching its loudness target raises the speech by a few dB; the mix limiter in
-``voiceguide.render`` then trims what is left (a tighter clip ceiling costs a peak limiter
-far more loudness than it saves)."""
+CLIP_LIMIT_DBTP = -5.0
+"""Where a clip is limited after normalising to SPEECH_LUFS, before the gain that makes up
+the loudness the limiter took (1 to 4 dB): prepared clips have a peak-to-loudness ratio
+of 12 to 16 dB, down from espeak-ng's 19 or so. A routine's mix is mostly quiet
+tones, so reaching its loudness target raises the speech by a few dB; the mix limiter in
+``voiceguide.render`` then trims what is left and guarantees the final true peak."""
 
 # Resampling filter: a Kaiser-windowed sinc. Its cutoff sits at _ROLLOFF of the lower
 # Nyquist frequency, its half-length spans _ZERO_CROSSINGS zero crossings of the sinc:
@@ -250,9 +250,9 @@ def prepare_clip(samples: npt.ArrayLike, rate: int) -> Samples:
     """A synthesised clip made ready for the speech cache: float32 mono at SAMPLE_RATE.
 
     Resampled to SAMPLE_RATE, trimmed of the engine's silence, normalised to SPEECH_LUFS
-    integrated loudness (within 0.05 LU), its true peak limited to CLIP_PEAK_DBTP. A few rounds of
-    limit-and-measure make up the loudness the limiter takes; this runs once per clip
-    (the cache keeps the result), so it must stay cheap: a cold export prepares every cue.
+    integrated loudness, its peaks first limited at CLIP_LIMIT_DBTP. One limiter pass and a
+    make-up gain: this runs once per clip (the cache keeps the result) and must stay cheap,
+    since a cold export prepares every cue.
 
     Raises ValueError for empty, non-finite, or silent input (the caller reports it).
     """
@@ -269,25 +269,10 @@ def prepare_clip(samples: npt.ArrayLike, rate: int) -> Samples:
     level = integrated_loudness(x, SAMPLE_RATE)
     if not math.isfinite(level):
         raise ValueError("the engine returned no audible sound")
-    gain_db = SPEECH_LUFS - level
-    envelope = true_peak_envelope(x)  # scales with the gain: computed once, in full
-    slope = 1.0  # output loudness per dB of gain: below 1 where the limiter works
-    last: tuple[float, float] | None = None
-    y = x
-    error = 0.0
-    for _ in range(8):
-        gain = np.float32(10.0 ** (gain_db / 20.0))
-        y = limit(x * gain, SAMPLE_RATE, CLIP_PEAK_DBTP, envelope=envelope * gain)
-        loudness = integrated_loudness(y, SAMPLE_RATE)
-        error = SPEECH_LUFS - loudness
-        if abs(error) <= 0.05:
-            return y
-        if last is not None and gain_db != last[0]:
-            slope = min(1.0, max(0.1, (loudness - last[1]) / (gain_db - last[0])))
-        last = (gain_db, loudness)
-        gain_db += error / slope
-    # Not converged (a pathological clip): keep the loudness, let the peak rise a little.
-    out: Samples = (y * np.float32(10.0 ** (error / 20.0))).astype(np.float32)
+    gain = np.float32(10.0 ** ((SPEECH_LUFS - level) / 20.0))
+    y = limit(x * gain, SAMPLE_RATE, CLIP_LIMIT_DBTP, true_peak=True, ideal=False)
+    makeup = SPEECH_LUFS - integrated_loudness(y, SAMPLE_RATE)
+    out: Samples = (y * np.float32(10.0 ** (makeup / 20.0))).astype(np.float32)
     return out
 
 

@@ -151,7 +151,8 @@ def export(
     ceiling = CEILING_DBTP
     if suffix in LOSSY:
         ceiling = LOSSY_CEILING_DBTP if bitrate >= 96 else LOW_BITRATE_CEILING_DBTP
-    target = TARGET_LUFS + (MP3_LOUDNESS_MAKEUP_LU if suffix == ".mp3" else 0.0)
+    makeup = MP3_LOUDNESS_MAKEUP_LU if suffix == ".mp3" else 0.0
+    target = TARGET_LUFS + makeup
     level = _level(timeline, bank, ceiling, target)
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
@@ -176,7 +177,7 @@ def export(
     return ExportResult(
         written,
         duration_ms=timeline.duration_ms,
-        lufs=meter.integrated(),
+        lufs=meter.integrated() - makeup,  # as the decoded file reads
         peak_dbtp=meter.true_peak_db(),
     )
 

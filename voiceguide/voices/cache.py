@@ -35,7 +35,7 @@ from voiceguide.voices.base import Clip, Engine, HintedEngine
 if TYPE_CHECKING:
     from voiceguide.voices.base import Samples
 
-CACHE_VERSION = 5  # bump when prepare_clip or the stored format changes what a key means
+CACHE_VERSION = 6  # bump when prepare_clip or the stored format changes what a key means
 IDENTITIES = "identities.json"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0
