@@ -21,6 +21,7 @@ import soundfile
 from voiceguide.dsp import (
     CLIP_LIMIT_DBTP,
     SPEECH_LUFS,
+    StreamLimiter,
     limit,
     prepare_clip,
     resample,
@@ -272,3 +273,31 @@ def test_no_scipy_at_import_or_call_time(clips: dict[str, tuple[F32, int]]) -> N
         "assert 'scipy' not in sys.modules, 'scipy was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_stream_limiter_equals_limiting_the_whole_signal() -> None:
+    """Block by block, in odd block sizes, the limiter gives what it gives on the whole."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(5 * SAMPLE_RATE) * 0.05).astype(np.float32)
+    for start in (1000, 30_000, 31_000, 70_000, 119_000):  # bursts, some close together
+        x[start : start + 600] *= 20
+    whole = limit(x, SAMPLE_RATE, -3.0, true_peak=True, ideal=False)
+    sizes = [1, 7, 4096, 24_000, 333, 50_000]
+    blocks, i, k = [], 0, 0
+    while i < len(x):
+        blocks.append(x[i : i + sizes[k % len(sizes)]])
+        i += sizes[k % len(sizes)]
+        k += 1
+    streamed = np.concatenate(list(StreamLimiter(SAMPLE_RATE, -3.0).process(blocks)))
+    assert streamed.shape == x.shape
+    np.testing.assert_allclose(streamed, whole, atol=1e-6)
+    assert true_peak_db(streamed, SAMPLE_RATE) <= -3.0 + 0.05
+
+
+def test_limiter_leaves_quiet_parts_untouched() -> None:
+    x = np.full(SAMPLE_RATE, 0.1, dtype=np.float32)
+    x[12_000] = 0.9
+    y = limit(x, SAMPLE_RATE, -6.0)
+    assert float(np.abs(y).max()) <= 10 ** (-6 / 20) + 1e-6
+    np.testing.assert_array_equal(y[:10_000], x[:10_000])
+    np.testing.assert_array_equal(y[14_000:], x[14_000:])
