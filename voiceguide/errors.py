@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     ENGINE = 5  # speech engine or voice missing or failing
     EXPORT = 6  # an output file could not be written
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
+    AUDIO = 7  # no audio output, or it failed while playing (voiceguide play)
+    NO_PLAYER = 8  # voiceguide ctl: no player is running
 
 
 class VoiceguideError(Exception):
@@ -77,3 +79,9 @@ class Interrupted(VoiceguideError):
 
     def __init__(self) -> None:
         super().__init__("interrupted")
+
+
+class AudioDeviceError(VoiceguideError, OSError):
+    """No audio output could be opened, or it failed while playing; the message names the fix."""
+
+    exit_code = ExitCode.AUDIO

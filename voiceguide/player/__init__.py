@@ -1,0 +1,1 @@
+"""Hands-free playback: ``voiceguide play``. Submodules are imported where they are needed."""
