@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.conftest import DurationBank, write
 from voiceguide.compile import CHIME_LEAD_MS, compile_routine
 from voiceguide.script import load_script
-from voiceguide.timeline import Speech, Timeline, Tone
+from voiceguide.timeline import Silence, Speech, Timeline, Tone
 
 
 def compile_text(tmp_path: Path, bank: DurationBank, text: str):  # type: ignore[no-untyped-def]
@@ -228,3 +228,40 @@ def test_compiling_is_deterministic_and_round_trips_through_json(
     ticks = [e.start_ms for e in a.events if isinstance(e, Tone) and e.tone == "tick"]
     side_end = a.origin_ms + 30_000
     assert ticks[:3] == [side_end - 3000, side_end - 2000, side_end - 1000]
+
+
+def test_a_waiting_step_pauses_before_its_timed_part(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        """title: T
+steps:
+  - name: Roll
+    duration: 1m
+    say: Lie on the roller.
+    wait: {pause: 12s, remind: Still here., every: 20s}
+    cues:
+      - {before_end: 10s, say: Ten seconds.}
+""",
+    )
+    tl = c.timeline
+    assert not c.issues
+    (wait,) = [e for e in tl.events if isinstance(e, Silence)]
+    assert (wait.reason, wait.duration_ms, wait.remind, wait.every_ms) == (
+        "wait",
+        12_000,
+        "Still here.",
+        20_000,
+    )
+    s = speech(tl)
+    assert [x for _, _, x in s] == [
+        "Lie on the roller.",
+        "Get into position. Ready when you are.",
+        "Let's begin.",
+        "Ten seconds.",
+    ]
+    timed = -(-wait.end_ms // 100) * 100
+    assert s[2][0] == timed + CHIME_LEAD_MS
+    assert s[3][0] == timed + 50_000
+    assert tl.chapters[0].end_ms == timed + 60_000 == tl.duration_ms
+    assert Timeline.from_json(tl.to_json()) == tl

@@ -171,15 +171,19 @@ class _Builder:
             "duration": spoken(step.duration_ms),
         }
         sides = step.sides or (None,)
+        timed = self.wait(index, step, start, values) if step.wait else start
         span = step.duration_ms // len(sides)
         for j, side in enumerate(sides):
-            h0 = start + j * span
-            h1 = start + step.duration_ms if j == len(sides) - 1 else h0 + span
+            h0 = timed + j * span
+            h1 = timed + step.duration_ms if j == len(sides) - 1 else h0 + span
             if side is not None:
                 other = step.sides[(j + 1) % len(step.sides)] if j == 0 else step.sides[j - 1]
                 values |= {"side": side, "other_side": other}
-            self.side(index, step, h0, h1, values, first=j == 0)
-        end = start + step.duration_ms
+            opening = step.say if j == 0 else step.switch
+            if j == 0 and step.wait:
+                opening = step.wait.go
+            self.side(index, step, h0, h1, values, first=j == 0, opening=opening)
+        end = timed + step.duration_ms
         if r.rest_ms and index + 1 < len(r.steps):
             rest_end = end + r.rest_ms
             self.say(
@@ -196,8 +200,45 @@ class _Builder:
         self.chapters.append(Chapter(start, end, step.name, index))
         return end
 
+    def wait(self, index: int, step: Step, start: int, values: dict[str, str]) -> int:
+        """The waiting part of a step: chime, instruction, the wait line, the pause.
+
+        Returns where the timed part starts (the end of the pause, on a whole 100 ms).
+        """
+        wait = step.wait
+        assert wait is not None
+        limit = 1 << 62  # nothing follows within the wait: only the next speech limits it
+        if step.sides:
+            values = values | {"side": step.sides[0], "other_side": step.sides[1]}
+        if step.chime:
+            self.tone("chime", start, CHIME_MS, index)
+        t = start + (CHIME_LEAD_MS if step.chime else NO_CHIME_LEAD_MS)
+        for text, cue in ((step.say, "instruction"), (wait.say, "wait")):
+            if text:
+                said = self.say(
+                    _fill(text, values),
+                    t,
+                    step=index,
+                    cue=cue,
+                    where=step.where,
+                    limit=limit,
+                    limit_name="the wait",
+                )
+                t = said.end_ms + SPEECH_GAP_MS
+        remind = _fill(wait.remind, values)
+        self.silences.append(Silence(t, wait.pause_ms, index, "wait", remind, wait.every_ms))
+        return -(-(t + wait.pause_ms) // 100) * 100
+
     def side(
-        self, index: int, step: Step, h0: int, h1: int, values: dict[str, str], *, first: bool
+        self,
+        index: int,
+        step: Step,
+        h0: int,
+        h1: int,
+        values: dict[str, str],
+        *,
+        first: bool,
+        opening: str | None,
     ) -> None:
         where_end = "the end of the step" if first or not step.sides else "the end of the side"
         end_name = f"{where_end} at {clock_ms(h1)}"
@@ -211,7 +252,6 @@ class _Builder:
         if step.chime:
             self.tone("chime", h0, min(CHIME_MS, h1 - h0), index)
         t = h0 + (CHIME_LEAD_MS if step.chime else NO_CHIME_LEAD_MS)
-        opening = step.say if first else step.switch
         chain_end = t
         if opening:
             chain_end = say(opening, t, "instruction" if first else "switch", step.where).end_ms

@@ -100,6 +100,21 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """A step that waits for the listener before its timed part starts.
+
+    The player holds after ``say`` until "ready" comes (a key, ``voiceguide ctl ready``),
+    repeating ``remind`` every ``every_ms``; an export has a fixed ``pause_ms`` instead.
+    """
+
+    pause_ms: int = 10_000
+    say: str = "Get into position. Ready when you are."
+    remind: str = "Take your time. Press enter, or send ready, when you are set."
+    every_ms: int = 30_000
+    go: str = "Let's begin."
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a routine. With ``sides``, the duration is split equally between them."""
 
@@ -112,6 +127,7 @@ class Step:
     breathing: BreathPattern | None = None
     chime: bool = True
     countdown: int = 0  # ticks in the last N seconds of the step (and of each side)
+    wait: Wait | None = None  # hold for "ready" before the timed part (see Wait)
     where: Where = NOWHERE
 
 

@@ -27,6 +27,7 @@ from voiceguide.model import (
     Routine,
     Step,
     VoiceSettings,
+    Wait,
     Where,
 )
 from voiceguide.units import parse_duration
@@ -75,6 +76,7 @@ ROUTINE_KEYS = {
     "steps",
 }
 STEP_KEYS = {
+    "wait",
     "name",
     "duration",
     "say",
@@ -88,6 +90,7 @@ STEP_KEYS = {
 INCLUDE_KEYS = {"include", "step"} | STEP_KEYS
 CUE_KEYS = {"say", "at", "before_end", "every", "from", "every_breaths", "on", "cycles"}
 CUE_TIMING_KEYS = ("at", "before_end", "every", "every_breaths", "on")
+WAIT_KEYS = {"pause", "say", "remind", "every", "go"}
 VOICE_KEYS = {"engine", "voice", "rate", "volume"}
 BREATH_KEYS = {
     "pattern",
@@ -320,6 +323,8 @@ class _Reader:
             changes["chime"] = self.boolean(m["chime"], f"{field}.chime")
         if "countdown" in m:
             changes["countdown"] = self.integer(m["countdown"], f"{field}.countdown", 0, 10)
+        if "wait" in m:
+            changes["wait"] = self.wait(m["wait"], f"{field}.wait")
         new = replace(step, **changes)
         self.check_step(new, node, field)
         return new
@@ -346,10 +351,33 @@ class _Reader:
             countdown=self.integer(m["countdown"], f"{field}.countdown", 0, 10)
             if "countdown" in m
             else 0,
+            wait=self.wait(m["wait"], f"{field}.wait") if "wait" in m else None,
             where=self.where(node),
         )
         self.check_step(step, node, field)
         return step
+
+    def wait(self, node: Node, field: str) -> Wait | None:
+        """``wait: true``, ``wait: 15s`` (the pause in an export), or a mapping."""
+        if node.value is False:
+            return None
+        if node.value is True:
+            return Wait()
+        if not isinstance(node.value, dict):
+            return Wait(pause_ms=self.duration(node, field))
+        m = self.mapping(node, field, WAIT_KEYS)
+        w = Wait()
+        if "pause" in m:
+            w = replace(w, pause_ms=self.duration(m["pause"], f"{field}.pause"))
+        if "every" in m:
+            w = replace(w, every_ms=self.duration(m["every"], f"{field}.every"))
+        if "say" in m:
+            w = replace(w, say=self.template(m["say"], f"{field}.say", sided=False))
+        if "remind" in m:
+            w = replace(w, remind=self.template(m["remind"], f"{field}.remind", sided=False))
+        if "go" in m:
+            w = replace(w, go=self.template(m["go"], f"{field}.go", sided=False))
+        return w
 
     def check_step(self, step: Step, node: Node, field: str) -> None:
         """Checks that need the whole step: cue offsets inside the step (or each side)."""

@@ -49,12 +49,15 @@ class Tone:
 
 @dataclass(frozen=True)
 class Silence:
-    """An explicit pause (a rest with nothing in it); renders as silence."""
+    """An explicit pause: a rest, or a wait for the listener ("wait": the player holds here
+    until ready, saying ``remind`` every ``every_ms``; an export keeps the fixed length)."""
 
     start_ms: int
     duration_ms: int
     step: int | None
     reason: str
+    remind: str | None = None
+    every_ms: int = 0
     kind: Literal["silence"] = "silence"
 
     @property
