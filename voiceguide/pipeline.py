@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import CueFitError, ExportError, ScriptError
+from voiceguide.errors import CueFitError, ExportError, ScriptError, VoiceguideError
 from voiceguide.export import DEFAULT_BITRATE
 from voiceguide.paths import scripts_dir
 
 if TYPE_CHECKING:
     from voiceguide.compile import Compiled
     from voiceguide.model import Routine
+    from voiceguide.player.session import PlayResult
     from voiceguide.render import Level, Samples
     from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
@@ -215,3 +216,75 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
     except OSError:
         pass  # only costs the analysis next time
     return level
+
+
+def find_step(timeline: Timeline, name: str) -> int:
+    """The file time where the step called ``name`` starts (case-insensitive; a unique
+    prefix is enough)."""
+    wanted = name.casefold()
+    chapters = [c for c in timeline.chapters if c.step is not None]
+    exact = [c for c in chapters if c.title.casefold() == wanted]
+    matches = exact or [c for c in chapters if c.title.casefold().startswith(wanted)]
+    if len(matches) != 1:
+        names = ", ".join(repr(c.title) for c in chapters)
+        what = "no step" if not matches else "more than one step"
+        raise VoiceguideError(f"{what} called {name!r}; the steps are: {names}")
+    return matches[0].start_ms
+
+
+def play(
+    script: str | Path,
+    *,
+    engine: str | None = None,
+    output: str | None = "auto",
+    device: str | None = None,
+    fast: bool = False,
+    resume: bool = False,
+    from_step: str | None = None,
+    socket: Path | None = None,
+    volume_db: float = 0.0,
+) -> PlayResult:
+    """Play a routine hands-free; see ``voiceguide play``. Saves the position on a stop.
+
+    Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
+    """
+    from voiceguide.errors import Interrupted
+    from voiceguide.player import resume as positions
+    from voiceguide.player.control import ControlHub
+    from voiceguide.player.output import open_output
+    from voiceguide.player.session import Session
+    from voiceguide.render import CEILING_DBTP, TARGET_LUFS
+    from voiceguide.units import spoken
+
+    path = resolve_script(script)
+    _, compiled, bank = compile_script(path, engine=engine)
+    if compiled.issues:
+        lines = "\n".join(str(i) for i in compiled.issues)
+        raise CueFitError(
+            f"{len(compiled.issues)} cue(s) do not fit; run 'voiceguide check':\n{lines}"
+        )
+    timeline = compiled.timeline
+    level = _level(timeline, bank, CEILING_DBTP, TARGET_LUFS)
+    start_ms = 0
+    if from_step:
+        start_ms = find_step(timeline, from_step)
+    elif resume:
+        start_ms = positions.load(path, timeline) or 0
+    out = open_output(output, device, fast=fast)
+    try:
+        session = Session(timeline, bank, level, out, start_ms=start_ms, volume_db=volume_db)
+        if resume and start_ms:
+            _, chapter = session.chapter_at(start_ms)
+            left = spoken(max(0, chapter.end_ms - start_ms))
+            session.say(f"Resuming: {chapter.title}, {left} left.")
+        with ControlHub(socket_path=socket, status=session.status) as hub:
+            result = session.run(hub)
+    finally:
+        out.close()  # the device is released however the play ends
+    if result.finished:
+        positions.clear(path)
+    else:
+        positions.save(path, timeline, result.position_ms)
+    if result.interrupted:
+        raise Interrupted()
+    return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from voiceguide import __version__
-from voiceguide.cli import check, export, info, plan, state
+from voiceguide.cli import check, ctl, export, info, plan, play, state
 
 app = typer.Typer(
     name="voiceguide",
@@ -43,4 +43,6 @@ app.command("plan")(plan.plan)
 app.command("export")(export.export)
 app.command("routines")(info.routines)
 app.command("voices")(info.voices)
-app.command("ctl")(__import__("voiceguide.cli.ctl", fromlist=["ctl"]).ctl)
+app.command("play")(play.play)
+app.command("devices")(play.devices)
+app.command("ctl")(ctl.ctl)

@@ -1,0 +1,64 @@
+"""``voiceguide play`` and ``voiceguide devices``: the hands-free player."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voiceguide.cli.options import Engine, Script
+
+
+def play(
+    script: Script,
+    output: str = typer.Option(
+        "auto",
+        "--output",
+        help="Audio output: auto, sounddevice, pacat, aplay, subprocess or null.",
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="Output device (see 'voiceguide devices')."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Go on from where the last play stopped."),
+    from_step: str | None = typer.Option(
+        None, "--from", help="Start at this step (its name, or the start of it)."
+    ),
+    volume: float = typer.Option(0.0, "--volume", help="Volume in dB (-30 to 3)."),
+    socket: Path | None = typer.Option(
+        None, "--socket", help="Control socket [$XDG_RUNTIME_DIR/voiceguide.sock]."
+    ),
+    fast: bool = typer.Option(False, "--fast", help="With --output null: as fast as possible."),
+    engine: Engine = None,
+) -> None:
+    """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
+    from voiceguide.pipeline import play as run_play
+    from voiceguide.units import clock
+
+    result = run_play(
+        script,
+        engine=engine,
+        output=output,
+        device=device,
+        fast=fast,
+        resume=resume,
+        from_step=from_step,
+        socket=socket,
+        volume_db=volume,
+    )
+    if result.finished:
+        typer.echo("finished", err=True)
+    else:
+        typer.echo(
+            f"stopped at {clock(result.position_ms)}: 'voiceguide play --resume' goes on", err=True
+        )
+
+
+def devices() -> None:
+    """List the audio outputs ('--output BACKEND --device ID' plays on one)."""
+    from voiceguide.player.devices import backend_problems, list_devices
+
+    for d in list_devices():
+        mark = "*" if d.default else " "
+        typer.echo(f"{mark} {d.backend:<12} {d.id:<32} {d.description}")
+    for backend, why in backend_problems().items():
+        typer.echo(f"  {backend:<12} unavailable: {why}")

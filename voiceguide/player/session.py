@@ -1,0 +1,377 @@
+"""Plays a compiled routine through an audio output, steered by the control channel.
+
+The audio is the export's: the same renderer, from any position, rendered ahead in a
+thread into a short queue of blocks. The output's audio thread pulls from that queue and
+never waits: a late block is an underrun (counted), never a stall. Everything that changes
+where the routine is — pause, next, back, repeat, waiting for "ready" — happens in ``pull``'s
+bookkeeping under one lock, so the timeline position is exact to the frame:
+
+- ``cursor`` is the timeline frame the next pulled frame comes from;
+- pausing stops taking frames from the queue (silence goes out), so resuming goes on from
+  the very frame after the last one pulled;
+- a spoken overlay (the re-cue after a pause, "what's next", a reminder while waiting)
+  plays before the timeline goes on, which stands still meanwhile: it never talks over a
+  cue;
+- seeking (next, back, repeat, ready) empties the queue and restarts the renderer there.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from voiceguide.errors import AudioDeviceError
+from voiceguide.player.control import Action, Command, ControlHub
+from voiceguide.render import Level, render
+from voiceguide.timeline import Chapter, Silence, Timeline
+from voiceguide.units import FRAMES_PER_MS, clock, ms_to_frames, spoken
+
+if TYPE_CHECKING:
+    from voiceguide.player.output import Output
+    from voiceguide.render import Samples
+    from voiceguide.voices.base import SpeechBank
+
+BLOCK_FRAMES = 2400  # 100 ms: small blocks make seeks quick
+AHEAD_BLOCKS = 12  # rendered ahead of the output
+BACK_RESTARTS_MS = 5000  # "back" within this of a step's start goes to the step before
+VOLUME_STEP_DB = 3.0
+VOLUME_RANGE_DB = (-30.0, 3.0)
+
+
+@dataclass
+class PlayResult:
+    """How a play ended: at the end, or stopped at ``position_ms`` (file time)."""
+
+    finished: bool
+    position_ms: int
+    underruns: int
+    interrupted: bool = False
+
+
+class _Wait:
+    def __init__(self, event: Silence) -> None:
+        self.start = ms_to_frames(event.start_ms)
+        self.end = ms_to_frames(event.end_ms)
+        self.remind = event.remind or ""
+        self.every_ms = event.every_ms
+
+
+class Session:
+    """One play of one timeline: owns the render thread, the pull bookkeeping and the loop."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        bank: SpeechBank,
+        level: Level,
+        output: Output,
+        *,
+        start_ms: int = 0,
+        volume_db: float = 0.0,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.timeline = timeline
+        self.bank = bank
+        self.level = level
+        self.output = output
+        self.total = ms_to_frames(timeline.duration_ms)
+        self.waits = [
+            _Wait(e) for e in timeline.events if isinstance(e, Silence) and e.reason == "wait"
+        ]
+        self.steps = [c for c in timeline.chapters]
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.queue: collections.deque[Samples] = collections.deque()
+        self.offset = 0  # frames of queue[0] already pulled
+        self.generation = 0
+        self.render_from = ms_to_frames(start_ms)
+        self.cursor = ms_to_frames(start_ms)
+        self.overlay: collections.deque[Samples] = collections.deque()
+        self.paused = False
+        self.waiting: _Wait | None = None
+        self.waited: set[int] = set()  # waits already released (by their start frame)
+        self.next_remind = 0.0
+        self.finished = False
+        self.stopping = False
+        self.interrupted = False  # stopped by Ctrl-C or a signal
+        self.underruns = 0
+        self.volume_db = volume_db
+        self.on_progress = on_progress
+        self.closed = False
+        self.thread = threading.Thread(target=self._produce, name="voiceguide-play", daemon=True)
+
+    # -- the render thread -----------------------------------------------------------
+    def _produce(self) -> None:
+        blocks: Iterator[Samples] | None = None
+        generation = -1
+        while True:
+            with self.lock:
+                while (
+                    not self.closed
+                    and generation == self.generation
+                    and (len(self.queue) >= AHEAD_BLOCKS or blocks is None and generation >= 0)
+                ):
+                    self.wake.wait(0.5)
+                if self.closed:
+                    return
+                if generation != self.generation:
+                    generation = self.generation
+                    start_ms = self.render_from // FRAMES_PER_MS
+                    blocks = render(
+                        self.timeline,
+                        self.bank,
+                        self.level,
+                        block_frames=BLOCK_FRAMES,
+                        start_ms=start_ms,
+                    )
+            assert blocks is not None
+            block = next(blocks, None)  # rendered outside the lock
+            with self.lock:
+                if generation != self.generation:
+                    continue  # a seek happened meanwhile: drop it
+                if block is None:
+                    blocks = None
+                    continue
+                self.queue.append(block)
+
+    # -- the audio thread ----------------------------------------------------------
+    def pull(self, n: int) -> Samples:
+        """``n`` frames for the output; never waits (see the module docstring)."""
+        out = np.zeros(n, dtype=np.float32)
+        with self.lock:
+            filled = 0
+            while filled < n:
+                if self.overlay:
+                    clip = self.overlay[0]
+                    k = min(n - filled, len(clip))
+                    out[filled : filled + k] = clip[:k]
+                    filled += k
+                    if k == len(clip):
+                        self.overlay.popleft()
+                    else:
+                        self.overlay[0] = clip[k:]
+                    continue
+                if self.paused or self.waiting or self.finished:
+                    break
+                if self.cursor >= self.total:
+                    self.finished = True
+                    break
+                wait = self._wait_at(self.cursor)
+                if wait is not None:
+                    self.waiting = wait
+                    self.next_remind = time.monotonic() + wait.every_ms / 1000
+                    break
+                if not self.queue:
+                    self.underruns += 1
+                    break
+                block = self.queue[0]
+                k = min(n - filled, len(block) - self.offset, self._frames_to_next_wait())
+                out[filled : filled + k] = block[self.offset : self.offset + k]
+                filled += k
+                self.cursor += k
+                self.offset += k
+                if self.offset == len(block):
+                    self.queue.popleft()
+                    self.offset = 0
+                    self.wake.notify_all()
+            volume = self.volume_db
+        if volume:
+            out *= np.float32(10 ** (volume / 20))
+            np.clip(out, -1.0, 1.0, out=out)
+        return out
+
+    def _wait_at(self, frame: int) -> _Wait | None:
+        for w in self.waits:
+            if w.start == frame and w.start not in self.waited:
+                return w
+        return None
+
+    def _frames_to_next_wait(self) -> int:
+        ahead = [w.start - self.cursor for w in self.waits if w.start > self.cursor]
+        return min(ahead, default=self.total - self.cursor) or 1
+
+    # -- positions -----------------------------------------------------------------
+    def heard_ms(self) -> int:
+        """The file time being heard now (the cursor, less what is still buffered)."""
+        with self.lock:
+            cursor = self.cursor
+        buffered = max(0, self.output.pulled_frames() - self.output.played_frames())
+        return (
+            max(0, cursor - buffered) // FRAMES_PER_MS
+            if not self.paused
+            else (cursor // FRAMES_PER_MS)
+        )
+
+    def chapter_at(self, ms: int) -> tuple[int, Chapter]:
+        index = 0
+        for i, c in enumerate(self.steps):
+            if c.start_ms <= ms:
+                index = i
+        return index, self.steps[index]
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot for ``voiceguide ctl status`` (called from the socket's thread)."""
+        ms = self.heard_ms()
+        index, chapter = self.chapter_at(ms)
+        nxt = self.steps[index + 1].title if index + 1 < len(self.steps) else None
+        return {
+            "title": self.timeline.title,
+            "state": "finished"
+            if self.finished
+            else "paused"
+            if self.paused
+            else "waiting"
+            if self.waiting
+            else "playing",
+            "position": clock(ms - self.timeline.origin_ms),
+            "position_ms": ms,
+            "step": chapter.title,
+            "step_remaining_s": round((chapter.end_ms - ms) / 1000),
+            "next": nxt,
+            "volume_db": self.volume_db,
+            "underruns": self.underruns,
+        }
+
+    # -- actions -------------------------------------------------------------------
+    def seek(self, ms: int) -> None:
+        """Go on from file time ``ms`` (clears what was rendered ahead)."""
+        frame = max(0, min(ms_to_frames(ms), self.total))
+        with self.lock:
+            self.generation += 1
+            self.queue.clear()
+            self.offset = 0
+            self.cursor = self.render_from = frame
+            self.waiting = None
+            self.finished = frame >= self.total
+            self.waited = {w.start for w in self.waits if w.start < frame}
+            self.wake.notify_all()
+
+    def say(self, text: str) -> None:
+        """Speak ``text`` over the pause in the timeline (re-cues, reminders, what's next)."""
+        from voiceguide.dsp import limit
+        from voiceguide.render import CEILING_DBTP
+
+        voice = next((e.voice for e in self.timeline.speech), None)
+        if voice is None:
+            from voiceguide.model import VoiceSettings
+
+            voice = VoiceSettings()
+        clip = self.bank.clip(text, voice).load()
+        gain = 10 ** ((self.level.gain_db + self.level.post_gain_db) / 20)
+        spoken_clip = limit(clip * np.float32(gain), 24_000, CEILING_DBTP, true_peak=True)
+        pad = np.zeros(ms_to_frames(300), dtype=np.float32)
+        with self.lock:
+            self.overlay.extend([pad, spoken_clip, pad])
+
+    def handle(self, command: Command) -> None:
+        action = command.action
+        ms = self.heard_ms()
+        index, chapter = self.chapter_at(ms)
+        if action is Action.STOP:
+            self.stopping = True
+            self.interrupted = command.interrupted
+        elif action in (Action.PAUSE, Action.TOGGLE_PAUSE) and not self.paused:
+            with self.lock:
+                self.paused = True
+                self.overlay.clear()
+        elif action in (Action.RESUME, Action.TOGGLE_PAUSE) and self.paused:
+            left = spoken(max(0, chapter.end_ms - ms))
+            self.say(f"Resuming: {chapter.title}, {left} left.")
+            with self.lock:
+                self.paused = False
+        elif action is Action.NEXT:
+            if index + 1 < len(self.steps):
+                self.seek(self.steps[index + 1].start_ms)
+            else:
+                self.seek(self.timeline.duration_ms)
+        elif action is Action.BACK:
+            if ms - chapter.start_ms < BACK_RESTARTS_MS and index > 0:
+                self.seek(self.steps[index - 1].start_ms)
+            else:
+                self.seek(chapter.start_ms)
+        elif action is Action.REPEAT:
+            self.seek(chapter.start_ms)
+        elif action in (Action.VOLUME_UP, Action.VOLUME_DOWN):
+            step = VOLUME_STEP_DB if action is Action.VOLUME_UP else -VOLUME_STEP_DB
+            low, high = VOLUME_RANGE_DB
+            self.volume_db = min(high, max(low, self.volume_db + step))
+        elif action is Action.WHATS_NEXT:
+            nxt = self.steps[index + 1].title if index + 1 < len(self.steps) else "the end"
+            left = spoken(max(0, chapter.end_ms - ms))
+            self.say(f"{left} left in {chapter.title}. Next: {nxt}.")
+        elif action is Action.READY:
+            with self.lock:
+                wait = self.waiting
+            if wait is not None:
+                self.waited.add(wait.start)
+                self.seek(wait.end // FRAMES_PER_MS)
+        elif action is Action.STATUS:
+            command.respond(self.status())
+
+    # -- the loop ------------------------------------------------------------------
+    def start_rendering(self, head_start: int = 2) -> None:
+        """Start the render thread and give it a head start of ``head_start`` blocks."""
+        self.thread.start()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.queue) >= head_start or self.finished:
+                    return
+            time.sleep(0.002)
+
+    def wait_rendered(self, blocks: int = AHEAD_BLOCKS, timeout: float = 5.0) -> None:
+        """Wait until ``blocks`` are queued (or the end is reached): for tests and seeks."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                left = self.total - self.cursor
+                if len(self.queue) >= blocks or sum(map(len, self.queue)) >= left:
+                    return
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        """Stop the render thread."""
+        with self.lock:
+            self.closed = True
+            self.wake.notify_all()
+
+    def run(self, hub: ControlHub) -> PlayResult:
+        """Play to the end or until stopped; the output is stopped (not closed) on return."""
+        self.start_rendering()
+        self.output.start(self.pull)
+        try:
+            while True:
+                command = hub.get(timeout=0.05)
+                if command is not None:
+                    self.handle(command)
+                if self.stopping:
+                    self.output.stop(drain=False)
+                    break
+                if self.output.failed is not None:
+                    failure = self.output.failed
+                    if isinstance(failure, AudioDeviceError):
+                        raise failure
+                    raise AudioDeviceError(f"audio output failed: {failure}") from failure
+                with self.lock:
+                    waiting, finished = self.waiting, self.finished
+                    overlay_left = bool(self.overlay)
+                if waiting and not overlay_left and time.monotonic() >= self.next_remind:
+                    if waiting.remind:
+                        self.say(waiting.remind)
+                    self.next_remind = time.monotonic() + max(5.0, waiting.every_ms / 1000)
+                if finished and not overlay_left:
+                    self.output.stop(drain=True)
+                    break
+                if self.on_progress:
+                    self.on_progress(self.heard_ms())
+        finally:
+            self.close()
+        position = self.timeline.duration_ms if self.finished else self.heard_ms()
+        done = self.finished and not self.stopping
+        return PlayResult(done, position, self.underruns, self.interrupted)
