@@ -22,8 +22,8 @@ def test_the_example_script_compiles(tmp_path: Path) -> None:
     routine = load_script(path)
     assert [s.name for s in routine.steps] == [
         "Cat-Cow",
-        "Seated Twist",
         "Foam Roll",
+        "Seated Twist",
         "Cat-Cow Stretch",
     ]
     compiled = compile_routine(routine, DurationBank())
