@@ -12,6 +12,8 @@ from voiceguide.model import VoiceSettings
 from voiceguide.units import ms_to_frames
 from voiceguide.voices.base import Clip
 
+pytest_plugins = ["tests.pulse"]  # the private PulseAudio server fixture, ``pulse``
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
 

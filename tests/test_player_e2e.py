@@ -1,0 +1,221 @@
+"""The player end to end: ``voiceguide play`` through each real backend into a PulseAudio
+null sink, recorded from its monitor and compared with the export of the same routine.
+
+The export is found whole in the recording, with no gap (every quarter second at the
+start's alignment, the end within 1 ms of it); control actions sent through the socket
+(``voiceguide ctl``) show their effect in the recording.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import soundfile as sf
+
+from tests.conftest import write
+from tests.pulse import PulseServer
+from tests.test_output import find
+from voiceguide.units import SAMPLE_RATE, ms_to_frames
+
+pytestmark = pytest.mark.e2e
+
+Samples = npt.NDArray[np.float32]
+
+ROUTINE = """title: Player Test
+intro: Player test.
+steps:
+  - name: Breathe
+    duration: 8s
+    say: Breathe slowly.
+    breathing: {pattern: 3-0-3-0, spoken_cycles: 0}
+  - name: Stretch
+    duration: 8s
+    say: Reach up.
+"""
+
+WAITING = """title: Wait Test
+steps:
+  - name: Ready Step
+    duration: 6s
+    say: Lie down.
+    wait: {pause: 3s, say: Tell me when., remind: Still waiting., every: 5s}
+"""
+
+
+def assert_gapless_with_pauses(ref: Samples, recording: Samples) -> None:
+    """Every sounding quarter second of ``ref`` is in the recording at the alignment of its
+    first one: no gap, no slip (within 1 ms); the last one too."""
+    seg = SAMPLE_RATE // 4
+    loud = [
+        at
+        for at in range(0, len(ref) - seg + 1, seg)
+        if float(np.sqrt(np.mean(ref[at : at + seg] ** 2))) > 0.01
+    ]
+    assert len(loud) > 8
+    first, match = find(ref[loud[0] : loud[0] + seg], recording)
+    start = first - loud[0]
+    assert match > 0.98
+    for at in loud[1:]:
+        shift, match = best_match(ref[at : at + seg], recording, start + at, reach=240)
+        assert match > 0.98, f"the audio at {at / SAMPLE_RATE:.2f} s is not in the recording"
+        assert abs(shift) <= 24, f"gap: the audio at {at / SAMPLE_RATE:.2f} s is {shift} frames off"
+
+
+def best_match(segment: Samples, recording: Samples, at: int, reach: int) -> tuple[int, float]:
+    """The shift within ``reach`` frames of ``at`` where ``segment`` matches the recording
+    best (normalised correlation: a decaying chime correlates more with its own louder
+    start than with itself, so a plain cross-correlation peak can mislead)."""
+    best = (0, -1.0)
+    norm = float(np.linalg.norm(segment)) + 1e-12
+    for shift in range(-reach, reach + 1):
+        lo = at + shift
+        if lo < 0 or lo + len(segment) > len(recording):
+            continue
+        part = recording[lo : lo + len(segment)]
+        match = float(part @ segment) / (float(np.linalg.norm(part)) * norm + 1e-12)
+        if match > best[1]:
+            best = (shift, match)
+    return best
+
+
+def vg(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+def exported(script: Path) -> tuple[Samples, dict[str, Any]]:
+    wav = script.with_suffix(".wav")
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(wav)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    plan = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "plan", str(script), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sf.read(str(wav), dtype="float32")[0], json.loads(plan.stdout)
+
+
+def ctl(word: str, sock: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "ctl", word, "--socket", str(sock)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def wait_for_socket(sock: Path, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not sock.exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the player never opened its socket"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("backend", ["sounddevice", "pacat", "aplay"])
+def test_play_is_the_export_gapless(
+    backend: str,
+    pulse: PulseServer,
+    tmp_path: Path,
+) -> None:
+    script = write(tmp_path, ROUTINE)
+    ref, _ = exported(script)
+    rec = pulse.record(len(ref) / SAMPLE_RATE + 4.0)
+    proc = vg("play", str(script), "--output", backend, "--socket", str(tmp_path / "s"))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    recording = rec.wait()
+    assert_gapless_with_pauses(ref, recording)
+
+
+def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    ref, plan = exported(script)
+    sock = tmp_path / "ctl.sock"
+    rec = pulse.record(len(ref) / SAMPLE_RATE + 12.0)
+    t0 = time.monotonic()
+    proc = vg("play", str(script), "--output", "pacat", "--socket", str(sock))
+    wait_for_socket(sock, proc)
+    time.sleep(2.0)
+    assert ctl("pause", sock).strip() == "ok"
+    time.sleep(0.5)
+    status = json.loads(ctl("status", sock))
+    assert status["state"] == "paused"
+    paused_at = status["position_ms"]
+    time.sleep(2.5)
+    ctl("resume", sock)
+    time.sleep(3.0)
+    ctl("next", sock)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    recording = rec.wait()
+    # Before the pause: the export from its start.
+    start, match = find(ref[:SAMPLE_RATE], recording)
+    assert match > 0.98
+    # The pause: two seconds and more of silence.
+    level = np.sqrt(np.convolve(recording**2, np.ones(2400) / 2400, mode="valid"))
+    quiet = level < 1e-4
+    longest = max(
+        (len(run) for run in np.split(quiet, np.flatnonzero(np.diff(quiet)) + 1) if run[0]),
+        default=0,
+    )
+    assert longest > 2.0 * SAMPLE_RATE
+    # After the pause the export goes on from where it stopped (after the spoken re-cue).
+    at = ms_to_frames(paused_at) + ms_to_frames(300)
+    offset, match = find(ref[at : at + SAMPLE_RATE // 2], recording[start + at :])
+    assert match > 0.95
+    # "next" jumped to the start of the second step: its first second is in the recording.
+    stretch = next(c for c in plan["chapters"] if c["title"] == "Stretch")
+    s0 = ms_to_frames(stretch["start_ms"])
+    offset, match = find(ref[s0 : s0 + SAMPLE_RATE], recording)
+    assert match > 0.95
+    del t0
+
+
+def test_a_waiting_step_holds_until_ready(pulse: PulseServer, tmp_path: Path) -> None:
+    script = write(tmp_path, WAITING)
+    ref, plan = exported(script)
+    (wait,) = [e for e in plan["events"] if e["kind"] == "silence"]
+    sock = tmp_path / "ctl.sock"
+    rec = pulse.record(len(ref) / SAMPLE_RATE + 12.0)
+    proc = vg("play", str(script), "--output", "pacat", "--socket", str(sock))
+    wait_for_socket(sock, proc)
+    deadline = time.monotonic() + 30
+    while json.loads(ctl("status", sock))["state"] != "waiting":
+        assert time.monotonic() < deadline, "the player never waited"
+        time.sleep(0.1)
+    time.sleep(6.0)  # longer than the export's pause: the player holds, and reminds once
+    assert json.loads(ctl("status", sock))["state"] == "waiting"
+    ctl("ready", sock)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    recording = rec.wait()
+    end = ms_to_frames(wait["start_ms"] + wait["duration_ms"])
+    tail = ref[end:]
+    offset, match = find(tail[: 2 * SAMPLE_RATE], recording)
+    assert match > 0.95
+    head, match = find(ref[:SAMPLE_RATE], recording)
+    assert offset - head > end + 2 * SAMPLE_RATE  # held 6 s, past the 3 s pause an export has

@@ -1,0 +1,69 @@
+"""A streaming resampler between ``pull`` at 24 kHz and a device that refuses 24 kHz.
+
+``ResampledPull(pull, 24000, 48000)`` is itself a ``pull`` at the device's rate: each call
+takes from the source only the frames that its output needs (plus the filter's lookahead),
+so it never blocks when the source does not. Output frame ``k`` sits exactly at source time
+``k * from_rate / to_rate``: the play position converts by that ratio alone.
+
+The filter is a Kaiser-windowed sinc (16 zero crossings, cut-off at 0.9 of the lower
+Nyquist frequency, about 60 dB of stopband): lighter than ``voiceguide.dsp.resample``'s
+export-grade filter, because it runs in the audio callback, on a Raspberry Pi too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voiceguide.player.output import Pull, Samples
+
+_ZERO_CROSSINGS = 16
+_ROLLOFF = 0.9
+_KAISER_BETA = 6.0
+
+
+class ResampledPull:
+    """Wraps ``pull`` at ``from_rate`` into a pull at ``to_rate`` (any rational ratio)."""
+
+    def __init__(self, pull: Pull, from_rate: int, to_rate: int) -> None:
+        import numpy as np
+
+        g = math.gcd(from_rate, to_rate)
+        self.up, self.down = to_rate // g, from_rate // g
+        self.pull = pull
+        cutoff = 0.5 * min(1.0, self.up / self.down) * _ROLLOFF  # cycles per source frame
+        half_width = _ZERO_CROSSINGS / (2.0 * cutoff)
+        half = math.ceil(half_width)
+        self.offsets = np.arange(-half + 1, half + 1)
+        tau = (np.arange(self.up) / self.up)[:, None] - self.offsets[None, :]
+        window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (tau / half_width) ** 2, 0.0, 1.0)))
+        table = 2.0 * cutoff * np.sinc(2.0 * cutoff * tau) * window
+        self.table = (table / table.sum(axis=1, keepdims=True)).astype(np.float32)
+        self.half = half
+        self.buf = np.zeros(half - 1, dtype=np.float32)  # the silence before the start
+        self.buf_start = -(half - 1)  # source index of buf[0]
+        self.k = 0  # output frames produced
+        self.pulled = 0  # source frames taken from pull
+
+    def __call__(self, n: int) -> Samples:
+        import numpy as np
+
+        from voiceguide.player.output import check_block
+
+        k = np.arange(self.k, self.k + n, dtype=np.int64) * self.down
+        bases, phases = np.divmod(k, self.up)
+        need_end = int(bases[-1]) + self.half + 1 if n else self.buf_start + len(self.buf)
+        have_end = self.buf_start + len(self.buf)
+        if need_end > have_end:
+            more = need_end - have_end
+            self.buf = np.concatenate([self.buf, check_block(self.pull(more), more)])
+            self.pulled += more
+        idx = (bases - self.buf_start)[:, None] + self.offsets[None, :]
+        out: Samples = np.einsum("ij,ij->i", self.buf[idx], self.table[phases]).astype(np.float32)
+        self.k += n
+        keep_from = (self.k * self.down) // self.up - self.half + 1
+        if keep_from > self.buf_start:
+            self.buf = self.buf[keep_from - self.buf_start :]
+            self.buf_start = keep_from
+        return out

@@ -1,0 +1,350 @@
+"""The sounddevice output: a PortAudio callback stream, the default backend.
+
+PortAudio calls ``_callback`` from its own thread for each block; the callback only pulls a
+block and copies it, so a mixer running in another Python thread never makes it late
+(it waits for the GIL at most a switch interval, 5 ms, against 200 ms of buffer). The play
+position comes from the callback's ``outputBufferDacTime``: when the first frame of that
+block reaches the speaker, on the stream's clock, extrapolated to ``stream.time``.
+
+A watchdog thread checks every 0.1 s that the stream is still active and still asking for
+audio; when PulseAudio dies, PortAudio ends the stream within about 0.1 s, and a wedged
+device is declared failed after ``STALL_SECONDS`` plus the latency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from voiceguide.errors import AudioDeviceError
+from voiceguide.player.output import (
+    DEFAULT_LATENCY,
+    STALL_SECONDS,
+    OutputBase,
+    Pull,
+    call_with_timeout,
+    captured_stderr,
+    check_block,
+    library_reason,
+)
+from voiceguide.player.output_resample import ResampledPull
+from voiceguide.units import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from voiceguide.player.output import Samples
+
+_DEVICE_UNAVAILABLE = -9985  # paDeviceUnavailable: busy, or gone
+_open_streams = 0  # SounddeviceOutputs not yet closed: PortAudio must not be re-initialised
+
+
+def import_sounddevice(rescan: bool = True) -> ModuleType:
+    """sounddevice, or an AudioDeviceError naming what to install.
+
+    PortAudio lists the devices once, when it is initialised (on import). With ``rescan``,
+    an earlier import is refreshed, so that a sound server started or a USB device plugged
+    in since is seen; not while a stream is open (re-initialising would close it).
+    """
+    fresh = "sounddevice" not in sys.modules
+    try:
+        with captured_stderr():
+            import sounddevice
+
+            if rescan and not fresh and _open_streams == 0:
+                sounddevice._terminate()
+                sounddevice._initialize()
+    except ImportError as exc:
+        raise AudioDeviceError(
+            "the sounddevice package is not installed (pip install sounddevice)"
+        ) from exc
+    except OSError as exc:  # sounddevice raises this when libportaudio is missing
+        raise AudioDeviceError(
+            f"PortAudio is missing ({exc}): install libportaudio2 (apt install libportaudio2)"
+        ) from exc
+    module: ModuleType = sounddevice
+    return module
+
+
+def resolve_device(sd: Any, device: str | int | None) -> tuple[int, str]:
+    """PortAudio's index and name of the output ``device`` (None: the default output)."""
+    if isinstance(device, str) and device.strip().isdigit():
+        device = int(device)
+    try:
+        if device is None:
+            index = sd.default.device[1]
+            if index is None or index < 0:
+                raise AudioDeviceError("no audio output device found (PortAudio sees none)")
+            info = sd.query_devices(index)
+        else:
+            info = sd.query_devices(device, "output")
+    except (ValueError, sd.PortAudioError) as exc:
+        raise AudioDeviceError(
+            f"no audio output device {device!r} ({exc}); see `voiceguide devices`"
+        ) from exc
+    if info["max_output_channels"] < 1:
+        raise AudioDeviceError(f"audio device {info['name']!r} has no outputs")
+    return int(info["index"]), str(info["name"])
+
+
+def _silence(n: int) -> Samples:
+    import numpy as np
+
+    return np.zeros(n, dtype=np.float32)
+
+
+class SounddeviceOutput(OutputBase):
+    """Plays through PortAudio (ALSA, PulseAudio or PipeWire through ALSA, JACK, OSS)."""
+
+    name = "sounddevice"
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        *,
+        latency: float = DEFAULT_LATENCY,
+        block_frames: int = 0,
+        rate: int | None = None,
+    ) -> None:
+        """Open ``device`` (an index, a name or part of one; None: the default output).
+
+        ``rate`` forces the device's sample rate (resampling from 24000); by default 24000
+        if the device takes it. ``block_frames`` 0 lets PortAudio choose.
+        """
+        super().__init__()
+        sd = import_sounddevice()
+        self._sd = sd
+        self.device_index, self.device_name = resolve_device(sd, device)
+        self.rate = rate or self._pick_rate(sd)
+        with captured_stderr() as lines:
+            try:
+                self._stream = sd.OutputStream(
+                    device=self.device_index,
+                    samplerate=self.rate,
+                    channels=1,
+                    dtype="float32",
+                    latency=latency,
+                    blocksize=block_frames,
+                    callback=self._callback,
+                )
+            except (sd.PortAudioError, ValueError) as exc:
+                raise self._open_error(exc, lines) from exc
+        global _open_streams
+        _open_streams += 1
+        self._latency = float(self._stream.latency)
+        self._pull: Pull | None = None  # the player's
+        self._source: Pull | None = None  # what the callback calls: counted, maybe resampled
+        self._pulled = 0  # frames taken from the player's pull in this run
+        self._draining = False
+        self._out_frames = 0  # device frames handed to PortAudio in this run
+        self._anchor: tuple[int, float] | None = None  # (frames before last block, its DAC time)
+        self._last_callback = 0.0
+        self._stopping = False
+        self._final: int | None = None
+        self._seen = 0
+        self._watchdog: threading.Thread | None = None
+        self._stop_watch = threading.Event()
+        self.underflows = 0
+
+    def _pick_rate(self, sd: Any) -> int:
+        """24000 if the device takes it, else its default rate (then we resample)."""
+        try:
+            sd.check_output_settings(
+                device=self.device_index, channels=1, dtype="float32", samplerate=SAMPLE_RATE
+            )
+            return SAMPLE_RATE
+        except sd.PortAudioError:
+            rate = int(sd.query_devices(self.device_index)["default_samplerate"])
+        try:
+            sd.check_output_settings(
+                device=self.device_index, channels=1, dtype="float32", samplerate=rate
+            )
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(
+                f"audio device {self.device_name!r} takes neither {SAMPLE_RATE} Hz nor its "
+                f"own {rate} Hz mono float32 ({exc})"
+            ) from exc
+        return rate
+
+    def _open_error(self, exc: BaseException, lines: list[str]) -> AudioDeviceError:
+        args: tuple[object, ...] = exc.args
+        code = args[1] if len(args) > 1 else None
+        why = library_reason(lines) or str(args[0] if args else exc)
+        if code == _DEVICE_UNAVAILABLE:
+            return AudioDeviceError(
+                f"audio device {self.device_name!r} is busy or gone ({why}): close the program "
+                "using it, or choose another with --device"
+            )
+        return AudioDeviceError(f"cannot open audio device {self.device_name!r}: {why}")
+
+    # -- the audio thread ------------------------------------------------------------------
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        try:
+            assert self._source is not None
+            outdata[:, 0] = check_block(self._source(frames), frames)
+        except BaseException as exc:  # pull failed: end the stream, report it
+            outdata.fill(0)
+            self._fail(exc)
+            raise self._sd.CallbackAbort from None
+        if status.output_underflow:
+            self.underflows += 1
+        k0 = self._out_frames
+        self._out_frames = k0 + frames
+        dac = time_info.outputBufferDacTime
+        if dac <= 0:  # a host that does not know: assume the nominal latency
+            dac = time_info.currentTime + self._latency
+        self._anchor = (k0, dac)
+        self._last_callback = time.monotonic()
+
+    # -- the interface ---------------------------------------------------------------------
+
+    def start(self, pull: Pull) -> None:
+        self._check_startable()
+        self._pull = pull
+        self._pulled = 0
+        self._draining = False
+        if self.rate == SAMPLE_RATE:
+            self._source = self._counted
+        else:
+            self._source = ResampledPull(self._counted, SAMPLE_RATE, self.rate)
+        self.failed = None
+        self._out_frames = 0
+        self._anchor = None
+        self._final = None
+        self._seen = 0
+        self._stopping = False
+        self.underflows = 0
+        self._last_callback = time.monotonic()
+        with captured_stderr() as lines:
+            try:
+                self._stream.start()
+            except self._sd.PortAudioError as exc:
+                raise self._open_error(exc, lines) from exc
+        self._running = True
+        self._stop_watch.clear()
+        self._watchdog = threading.Thread(
+            target=self._watch, name="voiceguide-audio-watchdog", daemon=True
+        )
+        self._watchdog.start()
+
+    def _counted(self, n: int) -> Samples:
+        """The player's pull, counted; silence once draining."""
+        if self._draining or self._pull is None:
+            return _silence(n)
+        block = self._pull(n)
+        self._pulled += n
+        return block
+
+    def _watch(self) -> None:
+        limit = STALL_SECONDS + self._latency
+        while not self._stop_watch.wait(0.1):
+            if self._stopping or self.failed is not None:
+                return
+            if not self._stream.active:
+                self._fail(
+                    AudioDeviceError(
+                        f"audio device {self.device_name!r} stopped while playing (unplugged, "
+                        "or the sound server stopped?)"
+                    )
+                )
+                return
+            idle = time.monotonic() - self._last_callback
+            if idle > limit:
+                self._fail(
+                    AudioDeviceError(
+                        f"audio device {self.device_name!r} stalled: no audio requested for "
+                        f"{idle:.1f} s"
+                    )
+                )
+                with contextlib.suppress(AudioDeviceError):  # wedged: left in its thread
+                    call_with_timeout(self._stream.abort, 2.0, "stop")
+                return
+
+    def _device_to_source(self, frames: float) -> int:
+        if self.rate == SAMPLE_RATE:
+            return int(frames)
+        return int(frames * SAMPLE_RATE / self.rate)
+
+    def _heard(self) -> int:
+        """Frames (at SAMPLE_RATE) heard so far, silence included, unclamped."""
+        anchor = self._anchor
+        if anchor is None:
+            return 0
+        k0, dac = anchor
+        try:
+            now = float(self._stream.time)
+        except Exception:  # a closed or broken stream: no clock
+            now = dac
+        played = min(max(0.0, k0 + (now - dac) * self.rate), self._out_frames)
+        return self._device_to_source(played)
+
+    def played_frames(self) -> int:
+        if self._final is not None:
+            return self._final
+        self._seen = max(self._seen, min(self._pulled, self._heard()))
+        return self._seen
+
+    def pulled_frames(self) -> int:
+        return self._pulled
+
+    def latency_frames(self) -> int:
+        return round(self._latency * SAMPLE_RATE)
+
+    def stop(self, drain: bool = True) -> None:
+        if not self._running:
+            return
+        try:
+            if drain and self.failed is None:
+                self._drain()
+            self._stopping = True
+            self._stop_watch.set()
+            self._final = self.played_frames()
+            if drain and self.failed is None:
+                call_with_timeout(self._stream.stop, 2.0, "stop")
+            else:
+                call_with_timeout(self._stream.abort, 2.0, "stop")
+        except AudioDeviceError as exc:
+            self._final = self.played_frames()
+            self._fail(exc)
+            raise
+        except self._sd.PortAudioError as exc:
+            self._fail(AudioDeviceError(f"audio device {self.device_name!r}: {exc}"))
+        finally:
+            self._stopping = True
+            self._stop_watch.set()
+            self._running = False
+
+    def _drain(self) -> None:
+        """Play silence until everything pulled so far has been heard (plus 50 ms).
+
+        Pa_StopStream alone is not enough: through ALSA's pulse plugin it returns before
+        the last ~100 ms are heard. ``pull`` is not called again.
+        """
+        self._draining = True
+        target = self._pulled
+        margin = SAMPLE_RATE // 20
+        deadline = time.monotonic() + self._latency + STALL_SECONDS + 1.0
+        while self._heard() < target + margin:
+            if self.failed is not None:
+                return
+            if time.monotonic() > deadline:
+                raise AudioDeviceError(
+                    f"audio device {self.device_name!r} did not finish playing in time"
+                )
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """Stop (cutting) and release the device; never raises, never hangs."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(AudioDeviceError):  # recorded in failed
+            self.stop(drain=False)
+        with captured_stderr(), contextlib.suppress(AudioDeviceError, self._sd.PortAudioError):
+            call_with_timeout(self._stream.close, 2.0, "close")
+        global _open_streams
+        _open_streams -= 1
