@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
 SOCKET_ENV = "VOICEGUIDE_SOCKET"
 SOCKET_NAME = "voiceguide.sock"
+CLOSE_GRACE_SECONDS = 1.0  # how long closing waits for clients still being answered
 MAX_LINE = 1024  # bytes in one command line; longer lines are refused
 _SUN_PATH_MAX = 107  # bytes in a Unix socket path (sun_path holds 108 with the NUL)
 
@@ -357,6 +358,14 @@ class ControlServer:
             self._thread.join(timeout=2.0)
         if self._listener is not None:
             self._listener.close()
+        # A client may be between its command and our answer (a "stop" that ends the
+        # player does exactly this): give open connections a moment to finish.
+        deadline = time.monotonic() + CLOSE_GRACE_SECONDS
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._connections:
+                    break
+            time.sleep(0.01)
         with self._lock:
             connections = list(self._connections)
         for conn in connections:

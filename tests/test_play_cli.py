@@ -1,0 +1,126 @@
+"""``voiceguide play`` on the null output: stop, resume, start from a step, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import write
+from voiceguide.errors import ExitCode
+
+ROUTINE = """title: Resume Test
+voice: {engine: fake}
+steps:
+  - {name: Warm Up, duration: 20s, say: Begin.}
+  - {name: Cool Down, duration: 20s, say: Slow down.}
+"""
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "play", *args, "--output", "null"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def ctl(word: str, sock: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "ctl", word, "--socket", str(sock)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def status_when_up(sock: Path, proc: subprocess.Popen[str]) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while not sock.exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    data: dict[str, object] = json.loads(ctl("status", sock))
+    return data
+
+
+def test_stop_saves_the_position_and_resume_goes_on_from_it(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    sock = tmp_path / "s.sock"
+    proc = start(str(script), "--socket", str(sock))
+    status_when_up(sock, proc)
+    time.sleep(2.0)
+    ctl("stop", sock)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped at 0:0" in err and "--resume" in err
+    positions = json.loads(
+        (Path(os.environ["VOICEGUIDE_CACHE_DIR"]) / "positions.json").read_text()
+    )
+    saved = positions[str(script.resolve())]["position_ms"]
+    assert 1500 <= saved <= 4000
+
+    again = start(str(script), "--socket", str(sock), "--resume")
+    status = status_when_up(sock, again)
+    assert status["step"] == "Warm Up"
+    assert int(str(status["position_ms"])) >= saved - 300
+    ctl("stop", sock)
+    again.communicate(timeout=30)
+
+
+def test_from_a_step_and_an_unknown_step(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    sock = tmp_path / "s.sock"
+    proc = start(str(script), "--socket", str(sock), "--from", "cool")
+    status = status_when_up(sock, proc)
+    assert status["step"] == "Cool Down"
+    ctl("stop", sock)
+    proc.communicate(timeout=30)
+    bad = start(str(script), "--from", "nap")
+    _, err = bad.communicate(timeout=30)
+    assert bad.returncode == ExitCode.ERROR
+    assert err.strip() == (
+        "voiceguide: no step called 'nap'; the steps are: 'Warm Up', 'Cool Down'"
+    )
+
+
+def test_sigterm_stops_cleanly_with_130(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    sock = tmp_path / "s.sock"
+    proc = start(str(script), "--socket", str(sock))
+    status_when_up(sock, proc)
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "Traceback" not in err
+    assert not sock.exists()
+
+
+def test_a_finished_play_exits_0(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voiceguide",
+            "play",
+            str(script),
+            "--output",
+            "null",
+            "--fast",
+            "--socket",
+            str(tmp_path / "s.sock"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "finished"
