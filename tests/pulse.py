@@ -35,10 +35,9 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,59 +55,45 @@ class PulseUnavailable(RuntimeError):
 
 @dataclass
 class Recording:
-    """``parec`` capturing the null sink's monitor into a file, for a fixed length."""
+    """``parec`` capturing the null sink's monitor straight into a file, for a fixed length.
+
+    No thread of this process reads it: the tests' own threads would compete for the GIL
+    with the output under test.
+    """
 
     path: Path
     frames: int
     proc: subprocess.Popen[bytes]
-    thread: threading.Thread | None = None
-    error: BaseException | None = None
+    errors: Path
     started_at: float = 0.0  # time.monotonic() when the first recorded frame was captured
-    _got: int = 0
-    _started: threading.Event = field(default_factory=threading.Event)
 
-    def _run(self) -> None:
+    def size(self) -> int:
         try:
-            assert self.proc.stdout is not None
-            want = self.frames * 2
-            with self.path.open("wb") as out:
-                while self._got < want:
-                    chunk = self.proc.stdout.read1(min(65536, want - self._got))
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    if not self._got:
-                        self.started_at = time.monotonic() - len(chunk) / 2 / RATE
-                    self._got += len(chunk)
-                    self._started.set()
-        except BaseException as exc:  # handed to wait()
-            self.error = exc
-        finally:
-            self._started.set()
-            self.proc.terminate()
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def wait(self, timeout: float | None = None) -> npt.NDArray[np.float32]:
         """The recorded samples (as float in [-1, 1)), once ``frames`` have been captured."""
-        assert self.thread is not None
-        self.thread.join(timeout if timeout is not None else self.frames / RATE + 10.0)
-        if self.thread.is_alive():
-            self.proc.kill()
-            raise TimeoutError(f"parec delivered {self._got // 2} of {self.frames} frames")
+        deadline = time.monotonic() + (timeout if timeout is not None else self.frames / RATE + 10)
+        while self.size() < 2 * self.frames:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"parec stopped after {self.size() // 2} of {self.frames} frames (exit "
+                    f"status {self.proc.returncode}): {self.stderr()}"
+                )
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise TimeoutError(f"parec delivered {self.size() // 2} of {self.frames} frames")
+            time.sleep(0.02)
+        self.proc.terminate()
         self.proc.wait(5)
-        if self.error is not None:
-            raise self.error
-        data = np.fromfile(self.path, dtype="<i2")
-        if len(data) < self.frames:
-            raise RuntimeError(
-                f"parec stopped after {len(data)} of {self.frames} frames (exit status "
-                f"{self.proc.returncode}): {self._stderr()}"
-            )
+        data = np.fromfile(self.path, dtype="<i2", count=self.frames)
         return data.astype(np.float32) / 32768.0
 
-    def _stderr(self) -> str:
-        if self.proc.stderr is None:
-            return ""
-        return self.proc.stderr.read().decode(errors="replace").strip()
+    def stderr(self) -> str:
+        return self.errors.read_text(errors="replace").strip() if self.errors.exists() else ""
 
 
 @dataclass
@@ -138,66 +123,62 @@ class PulseServer:
             raise RuntimeError(f"pactl {' '.join(args)}: {proc.stderr.strip()}")
         return proc.stdout
 
-    def record(self, seconds: float, name: str = "recording.raw") -> Recording:
+    def record(self, seconds: float, name: str = "recording") -> Recording:
         """Start capturing ``seconds`` of the sink's monitor; returns once capture is running.
 
-        Call ``wait()`` on the result for the samples. parec writes to the file as it reads,
-        so a test can start playing as soon as this returns.
+        Call ``wait()`` on the result for the samples: a test starts playing as soon as
+        this returns.
         """
-        frames = round(seconds * RATE)
-        proc = subprocess.Popen(
-            [
-                "parec",
-                "-d",
-                f"{self.sink}.monitor",
-                "--format=s16le",
-                f"--rate={RATE}",
-                "--channels=1",
-                "--raw",
-                "--latency-msec=20",
-            ],
-            env={**os.environ, **self.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        rec = Recording(self.root / name, frames, proc)
-        rec.thread = threading.Thread(target=rec._run, name="parec-reader", daemon=True)
-        rec.thread.start()
-        if not rec._started.wait(5.0) or rec._got == 0:
-            proc.kill()
-            raise RuntimeError(f"parec recorded nothing: {rec._stderr()}")
+        path = self.root / f"{name}.raw"
+        errors = self.root / f"{name}.err"
+        with path.open("wb") as out, errors.open("wb") as err:
+            proc = subprocess.Popen(
+                [
+                    "parec",
+                    "-d",
+                    f"{self.sink}.monitor",
+                    "--format=s16le",
+                    f"--rate={RATE}",
+                    "--channels=1",
+                    "--raw",
+                    "--latency-msec=20",
+                ],
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=err,
+            )
+        rec = Recording(path, round(seconds * RATE), proc, errors)
+        deadline = time.monotonic() + 5.0
+        while (size := rec.size()) == 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(5)
+                raise RuntimeError(f"parec recorded nothing: {rec.stderr()}")
+            time.sleep(0.002)
+        rec.started_at = time.monotonic() - size / 2 / RATE
         return rec
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
 
     def listen(self) -> None:
         """Keep a low-latency reader on the monitor, so the null sink acts like a sound card.
 
         A null sink nobody listens to runs at its maximum latency (2 s): it takes audio in
         two-second gulps and streams stall at their start (``pacat`` of 1 s of audio takes
-        2 s). A reader asking for 20 ms sets the sink's latency as a sound card's would.
+        2 s). A reader asking for 20 ms sets the sink's latency as a sound card's would. The
+        first data of a recording arrives once the sink has switched (up to 2 s).
         """
-        listener = subprocess.Popen(
+        self.listener = subprocess.Popen(
             ["parec", "-d", f"{self.sink}.monitor", "--raw", "--latency-msec=20"],
             env={**os.environ, **self.env},
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self.listener = listener
-        heard = threading.Event()
+        try:
+            self.record(0.05, "warm-up").wait()
+        except (RuntimeError, TimeoutError) as exc:
+            raise PulseUnavailable(f"cannot record {self.sink}.monitor: {exc}") from exc
 
-        def drain() -> None:
-            assert listener.stdout is not None
-            while listener.stdout.read1(65536):
-                heard.set()
-            heard.set()
-
-        threading.Thread(target=drain, name="parec-listener", daemon=True).start()
-        # The first data comes once the sink has switched to the low latency: until then
-        # (up to 2 s) new streams stall.
-        if not heard.wait(5.0) or listener.poll() is not None:
-            raise PulseUnavailable(f"parec could not listen to {self.sink}.monitor")
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def stop(self) -> None:
         """Kill the server (SIGKILL: no goodbye to its clients, as in a crash)."""
@@ -320,10 +301,13 @@ def start_pulse(root: Path, sink: str = SINK, timeout: float = 10.0) -> PulseSer
 @pytest.fixture(scope="session")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
     """The session's PulseAudio server, with ``os.environ`` pointed at it throughout."""
+    reason = ""
     try:
         server = start_pulse(tmp_path_factory.mktemp("pulse"))
     except PulseUnavailable as exc:
-        pytest.fail(f"cannot start PulseAudio for the real-audio tests: {exc}", pytrace=False)
+        reason = str(exc)
+    if reason:
+        pytest.fail(f"cannot start PulseAudio for the real-audio tests: {reason}", pytrace=False)
     try:
         with server.applied():
             yield server
