@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from report import layout, verdict
+
 REPO = Path(__file__).resolve().parent.parent
 DAILY = REPO / "scripts" / "daily.yaml"
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
@@ -182,7 +184,6 @@ def fmt(value: float, unit: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ["measurement", "median", "min", "floor", "floor median", "ratio", "target", ""]
     body = [
         [
             row.label,
@@ -192,21 +193,11 @@ def table(rows: list[Row]) -> str:
             "" if row.floor is None else fmt(row.floor, row.unit),
             row.ratio,
             row.target,
-            {None: "", True: "ok", False: "MISSED"}[row.ok],
+            verdict(row.ok),
         ]
         for row in rows
     ]
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    right = {1, 2, 4, 5}
-    lines = []
-    for r in [head, *body]:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "-" * len(max(lines, key=len)))
-    return "\n".join(lines)
+    return layout(body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,3 +55,18 @@ def write(tmp_path: Path, text: str, name: str = "routine.yaml") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def ctl(word: str, sock: Path) -> str:
+    """``voiceguide ctl WORD`` against the player on ``sock``; its answer (it must succeed)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "ctl", word, "--socket", str(sock)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

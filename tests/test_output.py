@@ -5,7 +5,8 @@ pulse plugin) plays a 3 s test signal of deterministic noise; the recording of t
 monitor must contain it whole and without a gap: every quarter second of it is found at the
 same alignment (within 1 ms, 24 frames) as its start. Noise, because its autocorrelation is
 one frame wide: each segment's position is exact to the frame, and a dropped or inserted
-block moves every later segment. See ``tests/pulse.py`` for the server.
+block moves every later segment. See ``tests/pulse.py`` for the server (the ``pulse``
+fixture, registered in ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from tests.pulse import PulseServer, pulse, start_pulse
+from tests.pulse import PulseServer, start_pulse
 from voiceguide.errors import AudioDeviceError, ExitCode
 from voiceguide.player.output import NullOutput, Output, open_output
 from voiceguide.player.output_resample import ResampledPull
 from voiceguide.units import SAMPLE_RATE
-
-__all__ = ["pulse"]  # the session fixture, used by name
 
 RATE = SAMPLE_RATE
 BACKENDS = ["sounddevice", "pacat", "aplay"]

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import write
+from tests.conftest import ctl, write
 from voiceguide.errors import ExitCode
 
 ROUTINE = """title: Resume Test
@@ -28,17 +28,6 @@ def start(*args: str) -> subprocess.Popen[str]:
         stdin=subprocess.DEVNULL,
         text=True,
     )
-
-
-def ctl(word: str, sock: Path) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "voiceguide", "ctl", word, "--socket", str(sock)],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def status_when_up(sock: Path, proc: subprocess.Popen[str]) -> dict[str, object]:

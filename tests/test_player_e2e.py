@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-from tests.conftest import write
+from tests.conftest import ctl, write
 from tests.pulse import PulseServer
 from tests.test_output import find
 from voiceguide.units import SAMPLE_RATE, ms_to_frames
@@ -114,17 +114,6 @@ def exported(script: Path) -> tuple[Samples, dict[str, Any]]:
         check=True,
     )
     return sf.read(str(wav), dtype="float32")[0], json.loads(plan.stdout)
-
-
-def ctl(word: str, sock: Path) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "voiceguide", "ctl", word, "--socket", str(sock)],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def wait_for_socket(sock: Path, proc: subprocess.Popen[str], timeout: float = 30) -> None:

@@ -297,26 +297,24 @@ class SounddeviceOutput(OutputBase):
     def stop(self, drain: bool = True) -> None:
         if not self._running:
             return
+        graceful = False
         try:
             if drain and self.failed is None:
                 self._drain()
-            self._stopping = True
-            self._stop_watch.set()
-            self._final = self.played_frames()
-            if drain and self.failed is None:
-                call_with_timeout(self._stream.stop, 2.0, "stop")
-            else:
-                call_with_timeout(self._stream.abort, 2.0, "stop")
+                graceful = self.failed is None
         except AudioDeviceError as exc:
-            self._final = self.played_frames()
             self._fail(exc)
             raise
-        except self._sd.PortAudioError as exc:
-            self._fail(AudioDeviceError(f"audio device {self.device_name!r}: {exc}"))
-        finally:
+        finally:  # also on Ctrl-C: the stream never outlives stop()
             self._stopping = True
             self._stop_watch.set()
+            self._final = self.played_frames()
             self._running = False
+            halt = self._stream.stop if graceful else self._stream.abort
+            try:
+                call_with_timeout(halt, 2.0, "stop")
+            except (AudioDeviceError, self._sd.PortAudioError) as exc:
+                self._fail(AudioDeviceError(f"audio device {self.device_name!r}: {exc}"))
 
     def _drain(self) -> None:
         """Play silence until everything pulled so far has been heard (plus 50 ms).

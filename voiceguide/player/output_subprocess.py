@@ -148,17 +148,18 @@ class SubprocessOutput(OutputBase):
     def _read_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stderr is not None
         playing = False
-        for raw in proc.stderr:
-            line = raw.decode(errors="replace").strip()
-            if not line:
-                continue
-            self._stderr.append(line)
-            if self.name == "pacat" and line.startswith("Stream successfully created"):
-                self._ready.set()
-            elif self.name == "aplay":
-                if playing:  # the setup dump follows a successful set-up
+        with proc.stderr:  # this thread owns it: closed at EOF, when the program has exited
+            for raw in proc.stderr:
+                line = raw.decode(errors="replace").strip()
+                if not line:
+                    continue
+                self._stderr.append(line)
+                if self.name == "pacat" and line.startswith("Stream successfully created"):
                     self._ready.set()
-                playing = playing or line.startswith("Playing raw data")
+                elif self.name == "aplay":
+                    if playing:  # the setup dump follows a successful set-up
+                        self._ready.set()
+                    playing = playing or line.startswith("Playing raw data")
 
     def _reason(self) -> str:
         """The program's last telling line of stderr."""
@@ -188,10 +189,9 @@ class SubprocessOutput(OutputBase):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(1.0)
-        for pipe in (proc.stdin, proc.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
 
     # -- the writer thread -----------------------------------------------------------------
 
@@ -291,24 +291,22 @@ class SubprocessOutput(OutputBase):
     def stop(self, drain: bool = True) -> None:
         if not self._running:
             return
-        proc = self._proc
-        assert proc is not None and self._thread is not None
-        self._proc = None
+        proc, thread = self._proc, self._thread
+        assert proc is not None and thread is not None
         try:
             if drain and self.failed is None:
                 self._finish.set()
                 # The writer ends once the pipe took the last pulled block.
-                self._thread.join(self.latency + STALL_SECONDS + 1.0)
-                self._stop.set()
-                self._thread.join(1.0)
-                if self.failed is None:
+                thread.join(self.latency + STALL_SECONDS + 1.0)
+                if self.failed is None and not thread.is_alive():
                     self._drain(proc)
-                    return
-            self._final = self.played_frames()
+        finally:  # also on Ctrl-C: neither the writer nor the program outlives stop()
+            if self._final is None:
+                self._final = self.played_frames()
             self._stop.set()
-            self._thread.join(1.0)
+            thread.join(1.0)
             self._kill(proc)
-        finally:
+            self._proc = None
             self._running = False
 
     def _drain(self, proc: subprocess.Popen[bytes]) -> None:
@@ -319,18 +317,14 @@ class SubprocessOutput(OutputBase):
         try:
             code = proc.wait(self.latency + 2.0)
         except subprocess.TimeoutExpired:
-            self._final = self.played_frames()
-            self._kill(proc)
-            error = AudioDeviceError(f"{self.name} did not finish playing within the timeout")
+            error = AudioDeviceError(f"{self.name} did not finish playing in time")
             self._fail(error)
             raise error from None
-        self._final = self._written // 2
-        self._kill(proc)
         if code != 0:
-            self._final = self._seen
             error = AudioDeviceError(f"{self.name} failed at the end: {self._reason()}")
             self._fail(error)
             raise error
+        self._final = self._written // 2
 
     def close(self) -> None:
         """Stop (cutting) and end the program; never raises, never hangs."""
