@@ -70,7 +70,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 
 from voiceguide.errors import AudioDeviceError
 from voiceguide.units import SAMPLE_RATE
@@ -81,6 +81,7 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float32]
 
+T = TypeVar("T")
 Pull = Callable[[int], "Samples"]
 """``pull(n)``: exactly ``n`` float32 frames at SAMPLE_RATE; never blocks (silence if idle)."""
 
@@ -89,6 +90,8 @@ DEFAULT_LATENCY = 0.2
 """Seconds of audio buffered between ``pull`` and the listener."""
 STALL_SECONDS = 1.0
 """A running output that makes no progress for this long (plus its latency) has failed."""
+OPEN_SECONDS = 5.0
+"""Opening a device that takes longer has failed (a hung sound server)."""
 EXPORT_HINT = "`voiceguide export` makes a file to play elsewhere"
 
 
@@ -158,27 +161,30 @@ def to_s16le(block: Samples) -> bytes:
     return (np.clip(block, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
 
 
-def call_with_timeout(fn: Callable[[], object], timeout: float, what: str) -> None:
-    """Run ``fn`` in a daemon thread; give up on it after ``timeout`` seconds.
+def call_with_timeout(fn: Callable[[], T], timeout: float, what: str) -> T:
+    """``fn()``, run in a daemon thread; give up on it after ``timeout`` seconds.
 
-    For the calls into an audio library that could block on a dead device (stop, close): a
-    wedged call is left behind in its thread rather than hanging the player.
+    For the calls into an audio library that can block on a hung sound server (through
+    ALSA's pulse plugin, for 30 s and more): a wedged call is left behind in its thread,
+    and the caller gets an AudioDeviceError: "``what`` took more than ``timeout`` s".
     """
+    results: list[T] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            fn()
+            results.append(fn())
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    thread = threading.Thread(target=run, name=f"voiceguide-{what}", daemon=True)
+    thread = threading.Thread(target=run, name="voiceguide-audio-call", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise AudioDeviceError(f"the audio device did not {what} within {timeout:g} s")
+        raise AudioDeviceError(f"{what} took more than {timeout:g} s (is the sound server hung?)")
     if errors:
         raise errors[0]
+    return results[0]
 
 
 @contextlib.contextmanager

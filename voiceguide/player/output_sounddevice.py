@@ -4,7 +4,7 @@ PortAudio calls ``_callback`` from its own thread for each block; the callback o
 block and copies it, so a mixer running in another Python thread never makes it late
 (it waits for the GIL at most a switch interval, 5 ms, against 200 ms of buffer). The play
 position comes from the callback's ``outputBufferDacTime``: when the first frame of that
-block reaches the speaker, on the stream's clock, extrapolated to ``stream.time``.
+block reaches the speaker, moved onto ``time.monotonic`` and extrapolated from there.
 
 A watchdog thread checks every 0.1 s that the stream is still active and still asking for
 audio; when PulseAudio dies, PortAudio ends the stream within about 0.1 s, and a wedged
@@ -17,11 +17,13 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import AudioDeviceError
 from voiceguide.player.output import (
     DEFAULT_LATENCY,
+    OPEN_SECONDS,
     STALL_SECONDS,
     OutputBase,
     Pull,
@@ -47,16 +49,25 @@ def import_sounddevice(rescan: bool = True) -> ModuleType:
 
     PortAudio lists the devices once, when it is initialised (on import). With ``rescan``,
     an earlier import is refreshed, so that a sound server started or a USB device plugged
-    in since is seen; not while a stream is open (re-initialising would close it).
+    in since is seen; not while a stream is open (re-initialising would close it). Listing
+    probes every device, which a hung sound server blocks: bounded by OPEN_SECONDS.
     """
     fresh = "sounddevice" not in sys.modules
+
+    def load() -> ModuleType:
+        import sounddevice
+
+        if rescan and not fresh and _open_streams == 0:
+            sounddevice._terminate()
+            sounddevice._initialize()
+        module: ModuleType = sounddevice
+        return module
+
     try:
         with captured_stderr():
-            import sounddevice
-
-            if rescan and not fresh and _open_streams == 0:
-                sounddevice._terminate()
-                sounddevice._initialize()
+            return call_with_timeout(load, OPEN_SECONDS, "listing the audio devices")
+    except AudioDeviceError:
+        raise
     except ImportError as exc:
         raise AudioDeviceError(
             "the sounddevice package is not installed (pip install sounddevice)"
@@ -65,8 +76,6 @@ def import_sounddevice(rescan: bool = True) -> ModuleType:
         raise AudioDeviceError(
             f"PortAudio is missing ({exc}): install libportaudio2 (apt install libportaudio2)"
         ) from exc
-    module: ModuleType = sounddevice
-    return module
 
 
 def resolve_device(sd: Any, device: str | int | None) -> tuple[int, str]:
@@ -108,27 +117,37 @@ class SounddeviceOutput(OutputBase):
         latency: float = DEFAULT_LATENCY,
         block_frames: int = 0,
         rate: int | None = None,
+        channels: int | None = None,
     ) -> None:
         """Open ``device`` (an index, a name or part of one; None: the default output).
 
         ``rate`` forces the device's sample rate (resampling from 24000); by default 24000
-        if the device takes it. ``block_frames`` 0 lets PortAudio choose.
+        if the device takes it. Mono, or the same samples on two channels for a device that
+        refuses mono (``channels`` forces it). ``block_frames`` 0 lets PortAudio choose.
         """
         super().__init__()
         sd = import_sounddevice()
         self._sd = sd
-        self.device_index, self.device_name = resolve_device(sd, device)
-        self.rate = rate or self._pick_rate(sd)
+        self.device_name = str(device or "default")
+
+        def open_stream() -> Any:
+            # Checking formats opens the device too: all of it is bounded by OPEN_SECONDS.
+            self.device_index, self.device_name = resolve_device(sd, device)
+            self.rate, self.channels = self._pick_format(sd, rate, channels)
+            return sd.OutputStream(
+                device=self.device_index,
+                samplerate=self.rate,
+                channels=self.channels,
+                dtype="float32",
+                latency=latency,
+                blocksize=block_frames,
+                callback=self._callback,
+            )
+
         with captured_stderr() as lines:
             try:
-                self._stream = sd.OutputStream(
-                    device=self.device_index,
-                    samplerate=self.rate,
-                    channels=1,
-                    dtype="float32",
-                    latency=latency,
-                    blocksize=block_frames,
-                    callback=self._callback,
+                self._stream = call_with_timeout(
+                    open_stream, OPEN_SECONDS, f"opening audio device {self.device_name!r}"
                 )
             except (sd.PortAudioError, ValueError) as exc:
                 raise self._open_error(exc, lines) from exc
@@ -140,34 +159,40 @@ class SounddeviceOutput(OutputBase):
         self._pulled = 0  # frames taken from the player's pull in this run
         self._draining = False
         self._out_frames = 0  # device frames handed to PortAudio in this run
-        self._anchor: tuple[int, float] | None = None  # (frames before last block, its DAC time)
+        # (device frames before the last block, when it starts playing: time.monotonic())
+        self._anchor: tuple[int, float] | None = None
         self._last_callback = 0.0
         self._stopping = False
         self._final: int | None = None
         self._seen = 0
         self._watchdog: threading.Thread | None = None
         self._stop_watch = threading.Event()
+        self._wedged = False  # a stop or close call on the stream never returned
+        self._halting: threading.Thread | None = None
         self.underflows = 0
 
-    def _pick_rate(self, sd: Any) -> int:
-        """24000 if the device takes it, else its default rate (then we resample)."""
-        try:
-            sd.check_output_settings(
-                device=self.device_index, channels=1, dtype="float32", samplerate=SAMPLE_RATE
-            )
-            return SAMPLE_RATE
-        except sd.PortAudioError:
-            rate = int(sd.query_devices(self.device_index)["default_samplerate"])
-        try:
-            sd.check_output_settings(
-                device=self.device_index, channels=1, dtype="float32", samplerate=rate
-            )
-        except sd.PortAudioError as exc:
-            raise AudioDeviceError(
-                f"audio device {self.device_name!r} takes neither {SAMPLE_RATE} Hz nor its "
-                f"own {rate} Hz mono float32 ({exc})"
-            ) from exc
-        return rate
+    def _pick_format(self, sd: Any, rate: int | None, channels: int | None) -> tuple[int, int]:
+        """(rate, channels): 24000 Hz mono if the device takes it, else its default rate
+        (then we resample) and/or two channels (many USB and HDMI outputs refuse mono)."""
+        default_rate = int(sd.query_devices(self.device_index)["default_samplerate"])
+        rates = [rate] if rate else [SAMPLE_RATE, default_rate]
+        problem: BaseException | None = None
+        for try_rate in dict.fromkeys(rates):
+            for try_channels in [channels] if channels else [1, 2]:
+                try:
+                    sd.check_output_settings(
+                        device=self.device_index,
+                        channels=try_channels,
+                        dtype="float32",
+                        samplerate=try_rate,
+                    )
+                    return try_rate, try_channels
+                except (sd.PortAudioError, ValueError) as exc:
+                    problem = exc
+        raise AudioDeviceError(
+            f"audio device {self.device_name!r} takes neither {' nor '.join(map(str, rates))} "
+            f"Hz float32 in mono or stereo ({problem})"
+        )
 
     def _open_error(self, exc: BaseException, lines: list[str]) -> AudioDeviceError:
         args: tuple[object, ...] = exc.args
@@ -185,7 +210,7 @@ class SounddeviceOutput(OutputBase):
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
             assert self._source is not None
-            outdata[:, 0] = check_block(self._source(frames), frames)
+            outdata[:] = check_block(self._source(frames), frames)[:, None]
         except BaseException as exc:  # pull failed: end the stream, report it
             outdata.fill(0)
             self._fail(exc)
@@ -194,11 +219,11 @@ class SounddeviceOutput(OutputBase):
             self.underflows += 1
         k0 = self._out_frames
         self._out_frames = k0 + frames
+        now = time.monotonic()
         dac = time_info.outputBufferDacTime
-        if dac <= 0:  # a host that does not know: assume the nominal latency
-            dac = time_info.currentTime + self._latency
-        self._anchor = (k0, dac)
-        self._last_callback = time.monotonic()
+        delay = dac - time_info.currentTime if dac > 0 else self._latency  # 0: host unsure
+        self._anchor = (k0, now + delay)  # when this block starts playing, on our clock
+        self._last_callback = now
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -221,9 +246,12 @@ class SounddeviceOutput(OutputBase):
         self._last_callback = time.monotonic()
         with captured_stderr() as lines:
             try:
-                self._stream.start()
+                call_with_timeout(self._stream.start, OPEN_SECONDS, "starting the audio device")
             except self._sd.PortAudioError as exc:
                 raise self._open_error(exc, lines) from exc
+            except AudioDeviceError:
+                self._wedged = True
+                raise
         self._running = True
         self._stop_watch.clear()
         self._watchdog = threading.Thread(
@@ -260,8 +288,7 @@ class SounddeviceOutput(OutputBase):
                         f"{idle:.1f} s"
                     )
                 )
-                with contextlib.suppress(AudioDeviceError):  # wedged: left in its thread
-                    call_with_timeout(self._stream.abort, 2.0, "stop")
+                self._halt(self._stream.abort, wait=0)  # the player's stop() waits for it
                 return
 
     def _device_to_source(self, frames: float) -> int:
@@ -274,12 +301,10 @@ class SounddeviceOutput(OutputBase):
         anchor = self._anchor
         if anchor is None:
             return 0
+        # Not the stream's clock (Pa_GetStreamTime): through ALSA's pulse plugin it blocks
+        # for 30 s when the server hangs. The callback put its DAC time on ours.
         k0, dac = anchor
-        try:
-            now = float(self._stream.time)
-        except Exception:  # a closed or broken stream: no clock
-            now = dac
-        played = min(max(0.0, k0 + (now - dac) * self.rate), self._out_frames)
+        played = min(max(0.0, k0 + (time.monotonic() - dac) * self.rate), self._out_frames)
         return self._device_to_source(played)
 
     def played_frames(self) -> int:
@@ -310,11 +335,38 @@ class SounddeviceOutput(OutputBase):
             self._stop_watch.set()
             self._final = self.played_frames()
             self._running = False
-            halt = self._stream.stop if graceful else self._stream.abort
-            try:
-                call_with_timeout(halt, 2.0, "stop")
-            except (AudioDeviceError, self._sd.PortAudioError) as exc:
-                self._fail(AudioDeviceError(f"audio device {self.device_name!r}: {exc}"))
+            self._halt(self._stream.stop if graceful else self._stream.abort)
+
+    def _halt(self, method: Callable[[], object], wait: float = 1.0) -> None:
+        """Stop the stream in a helper thread, waiting ``wait`` seconds for it.
+
+        A call that does not return in time is wedged (a hung sound server): it stays in its
+        thread and no later call touches the stream, as each would wait as long. A halt
+        already under way (the watchdog's) is waited for instead of starting another.
+        """
+        if self._wedged:
+            return
+        halting = self._halting
+        if halting is None:
+            halting = threading.Thread(
+                target=self._call_quietly, args=(method,), name="voiceguide-stop", daemon=True
+            )
+            self._halting = halting
+            halting.start()
+        halting.join(wait)
+        if halting.is_alive():
+            if wait > 0:
+                self._wedged = True
+                self._fail(AudioDeviceError(f"audio device {self.device_name!r} does not stop"))
+        else:
+            self._halting = None
+
+    def _call_quietly(self, method: Callable[[], object]) -> None:
+        try:
+            with captured_stderr():
+                method()
+        except self._sd.PortAudioError as exc:
+            self._fail(AudioDeviceError(f"audio device {self.device_name!r}: {exc}"))
 
     def _drain(self) -> None:
         """Play silence until everything pulled so far has been heard (plus 50 ms).
@@ -342,7 +394,9 @@ class SounddeviceOutput(OutputBase):
         self._closed = True
         with contextlib.suppress(AudioDeviceError):  # recorded in failed
             self.stop(drain=False)
+        if self._wedged:
+            return  # closing would wedge as well; PortAudio is not re-initialised again
         with captured_stderr(), contextlib.suppress(AudioDeviceError, self._sd.PortAudioError):
-            call_with_timeout(self._stream.close, 2.0, "close")
+            call_with_timeout(self._stream.close, 2.0, "closing the audio device")
         global _open_streams
         _open_streams -= 1

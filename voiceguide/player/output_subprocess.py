@@ -9,10 +9,10 @@ away), and declares a program that takes nothing for ``STALL_SECONDS`` plus its 
 stalled and kills it.
 
 The play position is an estimate: frames written, minus the bytes still in the pipe
-(FIONREAD), minus the sink's buffer, which we ask for (``--latency-msec``,
-``--buffer-time``) and assume full, as it is while playing (plus, for aplay, the period it
-holds). Measured against a recording it is within 70 ms (pacat: PulseAudio keeps less
-than the requested latency buffered when the sink itself has little latency).
+(FIONREAD), minus the sink's latency. pacat reports that (``-v`` prints the stream's
+latency every 50 ms or so); for aplay it is the buffer we ask for (``--buffer-time``),
+assumed full as it is while playing, plus the period aplay holds. Measured against a
+recording of the sink, both are within about 20 ms.
 
 The program is started when the output is opened, so a missing server or device fails at
 once: pacat says ``Stream successfully created`` (with ``-v``) once connected; aplay has
@@ -36,6 +36,7 @@ import time
 from voiceguide.errors import AudioDeviceError
 from voiceguide.player.output import (
     DEFAULT_LATENCY,
+    OPEN_SECONDS,
     STALL_SECONDS,
     OutputBase,
     Pull,
@@ -46,7 +47,6 @@ from voiceguide.units import SAMPLE_RATE
 
 _F_SETPIPE_SZ = 1031
 _PACKAGES = {"pacat": "pulseaudio-utils", "aplay": "alsa-utils"}
-_READY_TIMEOUT = 5.0  # seconds for the program to connect / open its device
 
 
 class SubprocessOutput(OutputBase):
@@ -80,6 +80,7 @@ class SubprocessOutput(OutputBase):
         self._written = 0  # bytes
         self._seen = 0
         self._final: int | None = None
+        self._reported_latency: int | None = None  # frames, from pacat -v
         self._spawn()
 
     # -- the program -----------------------------------------------------------------------
@@ -119,6 +120,7 @@ class SubprocessOutput(OutputBase):
     def _spawn(self) -> None:
         self._stderr.clear()
         self._ready.clear()
+        self._reported_latency = None
         proc = subprocess.Popen(
             self.command(),
             stdin=subprocess.PIPE,
@@ -133,7 +135,7 @@ class SubprocessOutput(OutputBase):
         threading.Thread(
             target=self._read_stderr, args=(proc,), name=f"voiceguide-{self.name}-log", daemon=True
         ).start()
-        deadline = time.monotonic() + _READY_TIMEOUT
+        deadline = time.monotonic() + OPEN_SECONDS
         while not self._ready.wait(0.01):
             if proc.poll() is not None:
                 # stderr may still be arriving
@@ -142,24 +144,39 @@ class SubprocessOutput(OutputBase):
             if time.monotonic() > deadline:
                 self._kill(proc)
                 raise AudioDeviceError(
-                    f"{self.name} did not open the audio device within {_READY_TIMEOUT:g} s"
+                    f"{self.name} did not open the audio device within {OPEN_SECONDS:g} s (is "
+                    "the sound server hung?)"
                 )
 
     def _read_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+        """Keep the program's last lines; spot readiness and pacat's latency reports.
+
+        pacat -v rewrites a status line (ended by CR, not LF) every 50 ms or so:
+        ``Time: 1.234 sec; Latency: 152893 usec.``: the stream's real latency.
+        """
         assert proc.stderr is not None
+        fd = proc.stderr.fileno()
         playing = False
+        rest = b""
         with proc.stderr:  # this thread owns it: closed at EOF, when the program has exited
-            for raw in proc.stderr:
-                line = raw.decode(errors="replace").strip()
-                if not line:
-                    continue
-                self._stderr.append(line)
-                if self.name == "pacat" and line.startswith("Stream successfully created"):
-                    self._ready.set()
-                elif self.name == "aplay":
-                    if playing:  # the setup dump follows a successful set-up
+            while chunk := os.read(fd, 4096):
+                *lines, rest = (rest + chunk).replace(b"\r", b"\n").split(b"\n")
+                for raw in lines:
+                    line = raw.decode(errors="replace").strip()
+                    if not line:
+                        continue
+                    if line.startswith("Time: ") and "; Latency: " in line:
+                        with contextlib.suppress(ValueError):
+                            usec = int(line.split("; Latency: ", 1)[1].split()[0])
+                            self._reported_latency = usec * SAMPLE_RATE // 1_000_000
+                        continue
+                    self._stderr.append(line)
+                    if self.name == "pacat" and line.startswith("Stream successfully created"):
                         self._ready.set()
-                    playing = playing or line.startswith("Playing raw data")
+                    elif self.name == "aplay":
+                        if playing:  # the setup dump follows a successful set-up
+                            self._ready.set()
+                        playing = playing or line.startswith("Playing raw data")
 
     def _reason(self) -> str:
         """The program's last telling line of stderr."""
@@ -181,7 +198,8 @@ class SubprocessOutput(OutputBase):
         return line
 
     @staticmethod
-    def _kill(proc: subprocess.Popen[bytes]) -> None:
+    def _kill(proc: subprocess.Popen[bytes], close_stdin: bool = True) -> None:
+        """End the program; close its stdin unless the writer thread may still use it."""
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -189,7 +207,7 @@ class SubprocessOutput(OutputBase):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(1.0)
-        if proc.stdin is not None:
+        if close_stdin and proc.stdin is not None:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
 
@@ -216,16 +234,19 @@ class SubprocessOutput(OutputBase):
                         written = os.write(fd, pending)
                     except BlockingIOError:
                         written = 0
-                    except BrokenPipeError:
-                        proc.wait(1.0)
-                        self._fail(self._lost())
+                    except OSError:  # EPIPE: the program is gone
+                        if not self._stop.is_set():  # (not stop() killing it)
+                            with contextlib.suppress(subprocess.TimeoutExpired):
+                                proc.wait(1.0)
+                            self._fail(self._lost())
                         return
                     if written:
                         pending = pending[written:]
                         self._written += written
                         last_progress = time.monotonic()
                 if proc.poll() is not None:
-                    self._fail(self._lost())
+                    if not self._stop.is_set():
+                        self._fail(self._lost())
                     return
                 idle = time.monotonic() - last_progress
                 if idle > limit:
@@ -235,8 +256,9 @@ class SubprocessOutput(OutputBase):
                     self._kill(proc)
                     return
         except BaseException as exc:  # pull failed: playback ends
-            self._fail(exc)
-            self._kill(proc)
+            if not self._stop.is_set():
+                self._fail(exc)
+                self._kill(proc)
 
     def _lost(self) -> AudioDeviceError:
         time.sleep(0.05)  # let the last words of stderr arrive
@@ -276,7 +298,10 @@ class SubprocessOutput(OutputBase):
         if self._final is not None:
             return self._final
         written = self._written // 2
-        estimate = written - self._in_pipe() // 2 - self.latency_frames()
+        buffered = self._reported_latency
+        if buffered is None:
+            buffered = self.latency_frames()
+        estimate = written - self._in_pipe() // 2 - buffered
         self._seen = max(self._seen, min(written, estimate))
         return self._seen
 
@@ -304,8 +329,11 @@ class SubprocessOutput(OutputBase):
             if self._final is None:
                 self._final = self.played_frames()
             self._stop.set()
+            self._kill(proc, close_stdin=False)  # before the join: the cut is heard at once
             thread.join(1.0)
-            self._kill(proc)
+            if not thread.is_alive() and proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
             self._proc = None
             self._running = False
 
