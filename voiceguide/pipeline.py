@@ -61,7 +61,7 @@ def resolve_script(name: str | Path) -> Path:
     )
 
 
-def open_bank(*, engine: str | None = None) -> SpeechBank:
+def open_bank() -> SpeechBank:
     """The speech cache in the user cache directory."""
     from voiceguide.paths import cache_dir
     from voiceguide.voices.cache import SpeechCache
@@ -86,7 +86,7 @@ def compile_script(
     from voiceguide.compile import compile_routine
 
     routine = load(path, engine=engine)
-    bank = bank or open_bank(engine=engine)
+    bank = bank or open_bank()
     return routine, compile_routine(routine, bank), bank
 
 

@@ -7,7 +7,7 @@ it. It is plain data and round-trips through JSON, so golden files can pin it do
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from voiceguide.model import VoiceSettings
@@ -97,7 +97,6 @@ class Timeline:
     events: tuple[Speech | Tone | Silence, ...]
     chapters: tuple[Chapter, ...]
     author: str | None = None
-    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def speech(self) -> tuple[Speech, ...]:

@@ -30,7 +30,7 @@ from voiceguide.errors import AudioDeviceError
 from voiceguide.player.control import Action, Command, ControlHub
 from voiceguide.render import Level, render
 from voiceguide.timeline import Chapter, Silence, Timeline
-from voiceguide.units import FRAMES_PER_MS, clock, ms_to_frames, spoken
+from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, clock, ms_to_frames, spoken
 
 if TYPE_CHECKING:
     from voiceguide.player.output import Output
@@ -84,7 +84,7 @@ class Session:
         self.waits = [
             _Wait(e) for e in timeline.events if isinstance(e, Silence) and e.reason == "wait"
         ]
-        self.steps = [c for c in timeline.chapters]
+        self.steps = list(timeline.chapters)
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)
         self.queue: collections.deque[Samples] = collections.deque()
@@ -264,7 +264,7 @@ class Session:
             voice = VoiceSettings()
         clip = self.bank.clip(text, voice).load()
         gain = 10 ** ((self.level.gain_db + self.level.post_gain_db) / 20)
-        spoken_clip = limit(clip * np.float32(gain), 24_000, CEILING_DBTP, true_peak=True)
+        spoken_clip = limit(clip * np.float32(gain), SAMPLE_RATE, CEILING_DBTP, true_peak=True)
         pad = np.zeros(ms_to_frames(300), dtype=np.float32)
         with self.lock:
             self.overlay.extend([pad, spoken_clip, pad])
