@@ -21,13 +21,21 @@ import soundfile
 from voiceguide.dsp import (
     CLIP_LIMIT_DBTP,
     SPEECH_LUFS,
-    StreamLimiter,
+    PeakLimiter,
+    chunk_energies,
+    chunk_peaks,
+    chunk_stats,
     limit,
     prepare_clip,
     resample,
     trim_silence,
 )
-from voiceguide.loudness import integrated_loudness, true_peak_db
+from voiceguide.loudness import (
+    LoudnessMeter,
+    integrated_loudness,
+    true_peak_db,
+    true_peak_envelope,
+)
 from voiceguide.units import SAMPLE_RATE
 
 F32 = npt.NDArray[np.float32]
@@ -275,23 +283,95 @@ def test_no_scipy_at_import_or_call_time(clips: dict[str, tuple[F32, int]]) -> N
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_stream_limiter_equals_limiting_the_whole_signal() -> None:
-    """Block by block, in odd block sizes, the limiter gives what it gives on the whole."""
-    rng = np.random.default_rng(3)
-    x = (rng.standard_normal(5 * SAMPLE_RATE) * 0.05).astype(np.float32)
-    for start in (1000, 30_000, 31_000, 70_000, 119_000):  # bursts, some close together
+def _bursts(seconds: int = 5, seed: int = 3) -> F32:
+    """Quiet noise with loud bursts, some close together: work for a limiter."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(seconds * SAMPLE_RATE) * 0.05).astype(np.float32)
+    for start in (1000, 30_000, 31_000, 70_000, 119_000):
         x[start : start + 600] *= 20
-    whole = limit(x, SAMPLE_RATE, -3.0, true_peak=True, ideal=False)
-    sizes = [1, 7, 4096, 24_000, 333, 50_000]
+    return x
+
+
+def _in_blocks(x: F32, peaks: F32, sizes_ms: list[int]) -> list[tuple[F32, F32]]:
     blocks, i, k = [], 0, 0
-    while i < len(x):
-        blocks.append(x[i : i + sizes[k % len(sizes)]])
-        i += sizes[k % len(sizes)]
+    while i < len(peaks):
+        n = sizes_ms[k % len(sizes_ms)]
+        blocks.append((x[i * 24 : (i + n) * 24], peaks[i : i + n]))
+        i += n
         k += 1
-    streamed = np.concatenate(list(StreamLimiter(SAMPLE_RATE, -3.0).process(blocks)))
-    assert streamed.shape == x.shape
-    np.testing.assert_allclose(streamed, whole, atol=1e-6)
-    assert true_peak_db(streamed, SAMPLE_RATE) <= -3.0 + 0.05
+    return blocks
+
+
+def test_chunk_peaks_bound_the_true_peak_of_every_millisecond() -> None:
+    x = _bursts()
+    peaks = chunk_peaks(x)
+    assert peaks.shape == (len(x) // 24,)
+    env = true_peak_envelope(x).reshape(-1, 24).max(axis=1)
+    assert np.all(peaks >= env - 1e-7)
+    np.testing.assert_allclose(peaks, env, rtol=1e-5, atol=1e-6)
+    assert 20 * math.log10(float(peaks.max())) == pytest.approx(
+        true_peak_db(x, SAMPLE_RATE), abs=0.01
+    )
+
+
+def test_chunk_energies_add_up_to_the_meters_energy() -> None:
+    """Per-millisecond K-weighted energies: grouped by 100 they are the meter's hops."""
+    x = _bursts(seconds=3)
+    energies = chunk_energies(x[:-5])  # not a whole number of chunks: the last is padded
+    assert energies.shape == (len(x) // 24,)
+    meter = LoudnessMeter(SAMPLE_RATE, true_peak=False)
+    meter.add(np.concatenate([x[:-5], np.zeros(100, np.float32)]))
+    hops = meter.hop_energies()
+    ours = energies.astype(np.float64).reshape(-1, 100).sum(axis=1)
+    np.testing.assert_allclose(ours, hops[: len(ours)], rtol=1e-4)
+    assert chunk_stats(x).shape == (2, len(x) // 24)
+
+
+def test_peak_limiter_streams_exactly() -> None:
+    """Any block sizes give the same samples as one block: the windows are exact."""
+    x = _bursts()
+    peaks = chunk_peaks(x)
+    ceiling = -3.0
+    whole = np.concatenate(list(PeakLimiter(ceiling).process([(x, peaks)])))
+    streamed = np.concatenate(
+        list(PeakLimiter(ceiling).process(_in_blocks(x, peaks, [1, 7, 100, 1000, 13, 2000])))
+    )
+    assert streamed.shape == whole.shape == x.shape
+    np.testing.assert_array_equal(streamed, whole)
+    assert true_peak_db(whole, SAMPLE_RATE) <= ceiling + 0.05
+    # Far from the bursts nothing changes.
+    np.testing.assert_array_equal(whole[50_000:65_000], x[50_000:65_000])
+
+
+def test_peak_limiter_ramps_smoothly_around_a_burst() -> None:
+    x = np.full(SAMPLE_RATE, 0.3, dtype=np.float32)
+    x[12_000:12_240] = 0.95
+    y = np.concatenate(list(PeakLimiter(-6.0).process([(x, chunk_peaks(x))])))
+    gain = y / x
+    assert float(np.abs(y).max()) <= 10 ** (-6 / 20) + 1e-6
+    assert float(np.abs(np.diff(gain)).max()) < 0.01  # no step: no click
+    assert gain[0] == gain[-1] == 1.0
+
+
+def test_peak_limiter_energies_predict_the_limited_loudness() -> None:
+    """``energies`` from the stats gives the loudness of ``process`` from the samples."""
+    x = _bursts(seconds=10, seed=5) * np.float32(2.0)
+    stats = chunk_stats(x)
+    limited = np.concatenate(list(PeakLimiter(-6.0).process([(x, stats[0])])))
+    energies = np.concatenate(list(PeakLimiter(-6.0).energies([(stats[1], stats[0])])))
+    hops = energies.reshape(-1, 100).sum(axis=1)
+    predicted = -0.691 + 10 * math.log10(float(hops.mean()) / 2400)
+    meter = LoudnessMeter(SAMPLE_RATE, true_peak=False)
+    meter.add(limited)
+    actual = -0.691 + 10 * math.log10(float(meter.hop_energies().mean()) / 2400)
+    assert predicted == pytest.approx(actual, abs=0.05)
+    assert predicted < -0.691 + 10 * math.log10(float(stats[1].sum()) / len(x)) - 0.5
+
+
+def test_peak_limiter_rejects_blocks_off_the_millisecond_grid() -> None:
+    x = np.zeros(100, dtype=np.float32)
+    with pytest.raises(ValueError, match="peaks"):
+        list(PeakLimiter(-3.0).process([(x, np.zeros(4, np.float32))]))
 
 
 def test_limiter_leaves_quiet_parts_untouched() -> None:

@@ -15,10 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.loudness import (
+    LoudnessMeter,
     integrated_loudness,
     true_peak_envelope,
 )
-from voiceguide.units import SAMPLE_RATE
+from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE
 
 Samples = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
@@ -276,54 +277,148 @@ def prepare_clip(samples: npt.ArrayLike, rate: int) -> Samples:
     return out
 
 
-class StreamLimiter:
-    """``limit`` (true peak, BS.1770 Annex 2 interpolation) over a stream of blocks.
+def chunk_peaks(samples: npt.ArrayLike, chunk: int = FRAMES_PER_MS) -> Samples:
+    """Per ``chunk`` samples (1 ms): the largest magnitude of the signal in it, true peak.
 
-    Each output block is cut from ``limit`` applied to a window reaching ``margin`` samples
-    either side, wider than everything a gain depends on (lookahead, hold, smoothing and the
-    interpolation filter), so the result equals limiting the whole signal at once while
-    memory stays at one block. The output has exactly as many samples as the input; blocks
-    come out one window late, which only a live sink would notice (a few hundred ms).
-    Windows whose peak is well under the ceiling pass through untouched.
+    The samples and their 4x interpolation (BS.1770 Annex 2, what meters read), with
+    silence assumed around the signal. The interpolation's ringing just outside the signal
+    is folded into the first and last chunk (clips and tones fade in and out, so it is
+    negligible). The limiter of the mix (``PeakLimiter``) works from these: the
+    interpolation is linear, so the sum of the parts' peaks bounds the mix's peak.
+    Returns ``ceil(len / chunk)`` values.
+    """
+    x = _as_mono(samples)
+    n = len(x)
+    chunks = -(-n // chunk)
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    pad = 16  # more than the interpolation filter reaches
+    env = true_peak_envelope(np.pad(x, (pad, pad + chunks * chunk - n)))
+    peaks = env[pad : pad + chunks * chunk].reshape(chunks, chunk).max(axis=1)
+    peaks[0] = max(peaks[0], float(env[:pad].max()))
+    peaks[-1] = max(peaks[-1], float(env[pad + n :].max()))
+    out: Samples = peaks.astype(np.float32)
+    return out
+
+
+def chunk_energies(samples: npt.ArrayLike, chunk: int = FRAMES_PER_MS) -> Samples:
+    """Per ``chunk`` samples (1 ms): the energy (sum of squares) of the K-weighted signal.
+
+    K-weighting is BS.1770's, at SAMPLE_RATE. The filter is linear, so a mix's K-weighted
+    energy is its parts' energies summed (plus cross terms, which average out between
+    unrelated sounds such as a voice and a tone): ``voiceguide.render.analyse`` works out
+    the routine's loudness from these without mixing. Returns ``ceil(len / chunk)`` values.
+    """
+    x = _as_mono(samples)
+    chunks = -(-len(x) // chunk)
+    meter = LoudnessMeter(SAMPLE_RATE, true_peak=False, hop=chunk)
+    # Silence after the signal, a chunk more than the meter may hold back.
+    meter.add(np.pad(x, (0, (chunks + 2) * chunk - len(x))))
+    out: Samples = meter.hop_energies()[:chunks].astype(np.float32)
+    return out
+
+
+def chunk_stats(samples: npt.ArrayLike) -> Samples:
+    """``chunk_peaks`` and ``chunk_energies`` per millisecond, as rows of one array."""
+    return np.stack([chunk_peaks(samples), chunk_energies(samples)])
+
+
+class PeakLimiter:
+    """A streaming true-peak limiter that works per millisecond, from known peaks.
+
+    It takes ``(samples, peaks)`` pairs: a block of a whole number of 1 ms chunks and, per
+    chunk, a bound on its true peak (``chunk_peaks`` of the parts, summed; see
+    ``voiceguide.render``). Since the bound is known, no interpolation runs here, which
+    keeps the limiter cheap enough to run beside the encoder.
+
+    The gain each chunk needs is ``min(1, ceiling / peak)``. Its moving minimum over the
+    ``lookahead_ms`` ahead and ``hold_ms`` behind (reaching one chunk further each way) is
+    smoothed by a trailing triangle of ``lookahead_ms``, then interpolated linearly
+    between chunk centres to every sample: the gain glides down before a peak, holds through
+    a loud syllable, and glides back up. Every value that a sample's gain is made from is
+    at most what its chunk needs, so the ceiling holds (to within the little that the gain's
+    own slow change adds to inter-sample peaks). Blocks come out ``lookahead_ms + 2`` ms
+    late; the output has exactly as many samples as the input. Chunks where nothing
+    reaches the ceiling pass through untouched.
     """
 
     def __init__(
-        self, rate: int, ceiling_db: float, lookahead_ms: float = 5.0, hold_ms: float = 40.0
+        self,
+        ceiling_db: float,
+        lookahead_ms: int = 5,
+        hold_ms: int = 40,
+        chunk: int = FRAMES_PER_MS,
     ) -> None:
-        self.rate = rate
-        self.ceiling_db = ceiling_db
-        self.lookahead_ms = lookahead_ms
-        self.hold_ms = hold_ms
-        ahead = round(rate * lookahead_ms / 1000.0)
-        hold = round(rate * hold_ms / 1000.0)
-        self.margin = 2 * ahead + hold + 64
-        # Inter-sample peaks at 4x sit at most ~3 dB over the samples around them.
-        self.safe = 10.0 ** ((ceiling_db - 3.0) / 20.0)
+        self.ceiling = 10.0 ** (ceiling_db / 20.0)
+        self.chunk = chunk
+        self.ahead = max(1, lookahead_ms)
+        self.hold = max(1, hold_ms)
+        # Output chunk i reads the gains of chunks i - 1 .. i + 1, each made from the needs
+        # of chunks [j - hold - 1, j + ahead + 1] for j from i - 1 - ahead: that much
+        # history and lookahead.
+        self.before = self.ahead + self.hold + 2
+        self.after = self.ahead + 2
 
-    def process(self, blocks: Iterable[npt.ArrayLike]) -> Iterator[Samples]:
+    def process(self, blocks: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> Iterator[Samples]:
         """Limited blocks, in order, adding up to the input's length."""
-        m = self.margin
-        buf = np.zeros(m, dtype=np.float32)  # silence before the start: a neutral gain
-        for block in blocks:
-            buf = np.concatenate([buf, _as_mono(block)])
-            if len(buf) >= 3 * m:
-                yield self._window(buf)
-                buf = buf[len(buf) - 2 * m :]
-        tail = np.concatenate([buf, np.zeros(m, dtype=np.float32)])
-        if len(tail) > 2 * m:
-            yield self._window(tail)
+        c = self.chunk
+        for rows, gains in self._stream(((_as_mono(x), p) for x, p in blocks), c):
+            x = rows.ravel()
+            if gains is None:
+                yield x.copy()
+                continue
+            # Chunk i's centre sits at sample (i + 0.5) * c; the gains start one chunk early.
+            centres = (np.arange(len(gains)) - 0.5) * c
+            y = x * np.interp(np.arange(len(x)), centres, gains).astype(np.float32)
+            yield np.clip(y, -self.ceiling, self.ceiling)  # only float rounding reaches it
 
-    def _window(self, buf: Samples) -> Samples:
-        m = self.margin
-        if float(np.abs(buf).max()) <= self.safe:
-            return buf[m : len(buf) - m].copy()
-        y = limit(
-            buf,
-            self.rate,
-            self.ceiling_db,
-            self.lookahead_ms,
-            self.hold_ms,
-            true_peak=True,
-            ideal=False,
-        )
-        return y[m : len(y) - m]
+    def energies(self, blocks: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> Iterator[_F64]:
+        """``process`` for a mix known by its energy per chunk (``chunk_energies``): the
+        energies, in order, times each chunk's gain squared.
+
+        What the mix's loudness would be after limiting, without the samples: the gain
+        changes little within a chunk, so this is within a few hundredths of a dB.
+        """
+        energy_blocks = ((np.asarray(e, dtype=np.float64), p) for e, p in blocks)
+        for rows, gains in self._stream(energy_blocks, 1):
+            energy = rows.ravel()
+            yield energy if gains is None else energy * np.square(gains[1:-1])
+
+    def _stream(
+        self, blocks: Iterable[tuple[npt.NDArray[Any], npt.ArrayLike]], width: int
+    ) -> Iterator[tuple[npt.NDArray[Any], _F64 | None]]:
+        """Windows of ``width`` values per chunk, each with the gains of its chunks and of
+        one chunk either side (None: every gain is 1)."""
+        values: npt.NDArray[Any] | None = None
+        peaks = np.zeros(self.before, dtype=np.float64)  # silence before the start
+        keep = self.before + self.after
+        for block, block_peaks in blocks:
+            p = np.asarray(block_peaks, dtype=np.float64)
+            if len(block) != len(p) * width:
+                raise ValueError(
+                    f"a block of {len(block)} values needs {len(block) // width} peaks"
+                )
+            if values is None:
+                values = np.zeros(self.before * width, dtype=block.dtype)
+            values = np.concatenate([values, block])
+            peaks = np.concatenate([peaks, p])
+            if len(peaks) >= 2 * keep:
+                yield self._window(values, peaks, width)
+                values, peaks = values[-keep * width :], peaks[-keep:]
+        if values is not None and len(peaks) > self.before:
+            values = np.concatenate([values, np.zeros(self.after * width, values.dtype)])
+            yield self._window(values, np.concatenate([peaks, np.zeros(self.after)]), width)
+
+    def _window(
+        self, values: npt.NDArray[Any], peaks: _F64, width: int
+    ) -> tuple[npt.NDArray[Any], _F64 | None]:
+        """The window's values less its history and lookahead, and their gains."""
+        lo, hi = self.before, len(peaks) - self.after
+        out = values[lo * width : hi * width]
+        need = np.minimum(1.0, self.ceiling / np.maximum(peaks, 1e-30))
+        if float(need.min()) >= 1.0:
+            return out, None
+        gain = _moving_min(need, self.hold + 1, self.ahead + 1)
+        first = self.ahead // 2 + 1
+        gain = _trailing_mean(_trailing_mean(gain, first), self.ahead + 2 - first)
+        return out, gain[lo - 1 : hi + 1]

@@ -316,10 +316,12 @@ class LoudnessMeter:
     oversampling when only loudness is needed (it is up to half the work).
     """
 
-    def __init__(self, rate: int, *, true_peak: bool = True) -> None:
+    def __init__(self, rate: int, *, true_peak: bool = True, hop: int | None = None) -> None:
         self.rate = int(rate)
         self._filter = _k_filter(self.rate)
-        self._hop = max(1, round(self.rate / 10))
+        self._hop = hop if hop is not None else max(1, round(self.rate / 10))
+        if self._hop < 1:
+            raise ValueError(f"a hop is at least one sample, got {hop}")
         self._state: _F64 = np.zeros(4)
         self._pending: _F32 = np.zeros(0, dtype=np.float32)
         self._energies: list[_F64] = []  # K-weighted energy of each complete 100 ms hop
@@ -428,6 +430,15 @@ class LoudnessMeter:
             count += n
         return energy, count
 
+    def hop_energies(self) -> _F64:
+        """The K-weighted energy (sum of squares) of each complete hop so far.
+
+        Hops are 100 ms unless the meter was made with another ``hop`` (in samples): the
+        speech cache keeps each clip's energy per millisecond, from which the mix's
+        loudness is worked out without mixing (see ``voiceguide.render.analyse``).
+        """
+        return self._hop_energies().copy()
+
     def integrated(self) -> float:
         """Gated integrated loudness in LUFS of everything added; ``-inf`` for silence.
 
@@ -439,27 +450,10 @@ class LoudnessMeter:
         A stream shorter than one 400 ms gating block (BS.1770 leaves it undefined) is measured
         as a single block over its whole length, so short clips still get a loudness.
         """
-        hops = self._hop_energies()
+        if self._hop != round(self.rate / 10):
+            raise ValueError("integrated loudness needs 100 ms hops")
         energy, count = self._tail_energy()
-        if len(hops) < _HOPS_PER_BLOCK:
-            total = float(hops.sum()) + energy
-            length = len(hops) * self._hop + count
-            if length == 0 or total <= 0.0:
-                return -math.inf
-            level = _OFFSET + 10.0 * math.log10(total / length)
-            return level if level > ABSOLUTE_GATE_LUFS else -math.inf
-        if 2 * count >= self._hop:
-            hops = np.append(hops, energy)
-        blocks = np.lib.stride_tricks.sliding_window_view(hops, _HOPS_PER_BLOCK)
-        power = blocks.sum(axis=1) / (_HOPS_PER_BLOCK * self._hop)
-        with np.errstate(divide="ignore"):
-            block_lufs = _OFFSET + 10.0 * np.log10(np.maximum(power, 0.0))
-        gated = power[block_lufs > ABSOLUTE_GATE_LUFS]
-        if gated.size == 0:
-            return -math.inf
-        relative = _OFFSET + 10.0 * math.log10(float(gated.mean())) + RELATIVE_GATE_LU
-        kept = power[(block_lufs > ABSOLUTE_GATE_LUFS) & (block_lufs > relative)]
-        return _OFFSET + 10.0 * math.log10(float(kept.mean()))
+        return gated_loudness(self._hop_energies(), self._hop, energy, count)
 
     def true_peak_db(self) -> float:
         """True peak in dBTP (dB re full scale) of everything added; ``-inf`` for silence."""
@@ -467,6 +461,36 @@ class LoudnessMeter:
             raise ValueError("this meter was made with true_peak=False")
         peak = self._true_peak.peak()
         return 20.0 * math.log10(peak) if peak > 0.0 else -math.inf
+
+
+def gated_loudness(
+    hops: npt.ArrayLike, hop: int, tail_energy: float = 0.0, tail_count: int = 0
+) -> float:
+    """BS.1770 gated loudness (LUFS) from the K-weighted energies of consecutive 100 ms hops
+    of ``hop`` samples each, and of the ``tail_count`` samples after them.
+
+    See ``LoudnessMeter.integrated`` for the treatment of the tail and of short signals.
+    """
+    hops = np.asarray(hops, dtype=np.float64)
+    if len(hops) < _HOPS_PER_BLOCK:
+        total = float(hops.sum()) + tail_energy
+        length = len(hops) * hop + tail_count
+        if length == 0 or total <= 0.0:
+            return -math.inf
+        level = _OFFSET + 10.0 * math.log10(total / length)
+        return level if level > ABSOLUTE_GATE_LUFS else -math.inf
+    if 2 * tail_count >= hop:
+        hops = np.append(hops, tail_energy)
+    blocks = np.lib.stride_tricks.sliding_window_view(hops, _HOPS_PER_BLOCK)
+    power = blocks.sum(axis=1) / (_HOPS_PER_BLOCK * hop)
+    with np.errstate(divide="ignore"):
+        block_lufs = _OFFSET + 10.0 * np.log10(np.maximum(power, 0.0))
+    gated = power[block_lufs > ABSOLUTE_GATE_LUFS]
+    if gated.size == 0:
+        return -math.inf
+    relative = _OFFSET + 10.0 * math.log10(float(gated.mean())) + RELATIVE_GATE_LU
+    kept = power[(block_lufs > ABSOLUTE_GATE_LUFS) & (block_lufs > relative)]
+    return _OFFSET + 10.0 * math.log10(float(kept.mean()))
 
 
 def true_peak_envelope(samples: npt.ArrayLike, floor: float = 0.0) -> Samples:

@@ -28,7 +28,7 @@ def manifest_path() -> Path:
     return cache_dir() / "exports.json"
 
 
-MIX_VERSION = "5"
+MIX_VERSION = "6"
 """Bump when the same script and options would now sound different (mixing, tones, loudness,
 clip preparation): recorded exports then count as stale, and cached analyses are redone."""
 

@@ -4,27 +4,33 @@ The mix is computed block by block, so memory does not grow with the routine's l
 speech clips are loaded when they start and dropped when they end; tones are synthesised
 per event. Speech ducks the tone bed (with short ramps, known ahead from the timeline).
 
-Loudness: ``analyse`` runs the same mix once through a BS.1770 meter; ``render`` then
-applies the gain that brings the whole routine to TARGET_LUFS integrated, and a true-peak
-limiter (``dsp.StreamLimiter``) holds the peaks at CEILING_DBTP. Speech clips come from the
-cache already limited to a 13 dB peak-to-loudness ratio, so the mix limiter only trims.
+Loudness: every clip and tone comes with its true peak and K-weighted energy per
+millisecond (``dsp.chunk_stats``, kept in the speech cache). ``analyse`` works out the
+mix's BS.1770 loudness from those alone, without mixing a sample, and finds the gain that
+brings the whole routine to TARGET_LUFS integrated; ``render`` applies it, and a true-peak
+limiter (``dsp.PeakLimiter``) holds the peaks at CEILING_DBTP. The limiter needs no
+oversampling of its own: the mixer sums the parts' peaks into a bound on the mix's.
+Speech clips come from the cache already limited to a 13 dB peak-to-loudness ratio, so the
+mix limiter only trims.
 Samples are clipped to [-1, 1] as a last guard that real content never reaches.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from voiceguide import tones
-from voiceguide.dsp import StreamLimiter
-from voiceguide.loudness import LoudnessMeter
+from voiceguide.dsp import PeakLimiter, chunk_stats
+from voiceguide.loudness import gated_loudness
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
 from voiceguide.voices.base import SpeechBank
@@ -32,11 +38,12 @@ from voiceguide.voices.base import SpeechBank
 TARGET_LUFS = -16.0
 CEILING_DBTP = -1.5  # 0.5 dB under the promised -1 dBTP
 POST_HEADROOM_DB = 1.5  # room for the final gain after the limiter (see ``Level``)
-GUESS_BIAS_DB = 2.0  # ``analyse`` guesses this much louder than the estimate: cutting is free
-BREATH_LUFS = -24.0  # loudness of a breath glide (see ``tones.BREATH_PEAK``)
 BLOCK_FRAMES = SAMPLE_RATE  # one second
+STATS_BLOCK_FRAMES = 10 * SAMPLE_RATE  # ``analyse`` handles only 1/24 of a value per frame
+HOP_MS = 100  # BS.1770's loudness hop
 
 Samples = npt.NDArray[np.float32]
+_F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -44,15 +51,15 @@ class Level:
     """How to normalise a mix: gain, limiter ceiling, then a final linear gain.
 
     The final gain is applied after the limiter, so it moves loudness and peak by exactly
-    its own amount: ``analyse`` measures the limited mix once and sets it to land on the
-    target, with the limiter's ceiling lowered by as much in advance.
+    its own amount: ``analyse`` works out the limited mix's loudness and sets it to land
+    on the target, with the limiter's ceiling lowered by as much in advance.
     """
 
     gain_db: float
     limit_dbtp: float
     post_gain_db: float
     output_lufs: float  # integrated loudness of the output
-    output_peak_db: float  # its true peak
+    output_peak_db: float  # a bound on its true peak
 
 
 class _Mixer:
@@ -70,26 +77,72 @@ class _Mixer:
         self.ramp = max(1, tones.DUCK_RAMP_MS * FRAMES_PER_MS)
         self.duck = float(10 ** (tones.DUCK_DB / 20))
 
-    def _duck(self, b0: int, b1: int) -> Samples | None:
-        """The tone bed's gain for frames [b0, b1): 1 outside speech, DUCK_DB inside."""
+    def _ducking(self, b0: int, b1: int) -> list[tuple[int, int]]:
+        """The (start, end) frames of the speech whose ducking reaches frames [b0, b1)."""
         lo = int(np.searchsorted(self.speech_ends, b0 - self.ramp, side="right"))
         hi = int(np.searchsorted(self.speech_starts, b1 + self.ramp, side="left"))
-        if lo >= hi:
+        starts: list[int] = self.speech_starts[lo:hi].tolist()
+        ends: list[int] = self.speech_ends[lo:hi].tolist()
+        return list(zip(starts, ends, strict=True))
+
+    def _duck(self, b0: int, b1: int) -> Samples | None:
+        """The tone bed's gain for frames [b0, b1): 1 outside speech, DUCK_DB inside."""
+        spans = self._ducking(b0, b1)
+        if not spans:
             return None
-        t = np.arange(b0, b1, dtype=np.float32)
         weight = np.zeros(b1 - b0, dtype=np.float32)
-        for s, e in zip(self.speech_starts[lo:hi], self.speech_ends[lo:hi], strict=True):
-            rise = (t - (s - self.ramp)) / self.ramp
-            fall = ((e + self.ramp) - t) / self.ramp
-            np.maximum(weight, np.clip(np.minimum(rise, fall), 0.0, 1.0), out=weight)
+        r = self.ramp
+        for s, e in spans:
+            # 0 until s - r, rising to 1 at s, 1 until e, falling to 0 at e + r; only the
+            # frames this speech reaches are touched.
+            f0, f1 = max(b0, s - r), min(b1, e + r)
+            if f0 >= f1:
+                continue
+            t = np.arange(f0, f1, dtype=np.float32)
+            w = np.clip(np.minimum(t - (s - r), (e + r) - t) / r, 0.0, 1.0)
+            np.maximum(weight[f0 - b0 : f1 - b0], w, out=weight[f0 - b0 : f1 - b0])
         gain: Samples = 1.0 - (1.0 - self.duck) * weight
         return gain
 
-    def blocks(
-        self, gain: float = 1.0, block_frames: int = BLOCK_FRAMES, start_frame: int = 0
-    ) -> Iterator[Samples]:
-        """Mixed blocks from ``start_frame`` to the end; the last block may be shorter."""
-        active: list[tuple[int, Speech | Tone, Samples]] = []
+    def _duck_chunks(self, b0: int, b1: int) -> tuple[_F64, _F64] | None:
+        """Per 1 ms chunk of frames [b0, b1): the tone bed's largest gain, and its mean
+        square gain; None where no speech ducks it.
+
+        Speech starts, ends and ramps fall on whole milliseconds, so within a chunk each
+        speech's weight is linear: its ends give the exact least weight and mean. Where two
+        speeches' ramps meet, their weights combine by their maxima, which puts the bed's
+        largest gain on the safe side and its mean square within a hair.
+        """
+        spans = self._ducking(b0, b1)
+        if not spans:
+            return None
+        f = FRAMES_PER_MS
+        c0, n = b0 // f, (b1 - b0) // f
+        least = np.zeros(n)  # the least weight within each chunk
+        mean = np.zeros(n)  # the mean weight
+        r = self.ramp
+        for s, e in spans:
+            k0, k1 = max(c0, (s - r) // f), min(c0 + n, -(-(e + r) // f))
+            if k0 >= k1:
+                continue
+            first = np.arange(k0, k1, dtype=np.float64) * f
+            ends = np.stack([first, first + (f - 1)])
+            w = np.clip(np.minimum(ends - (s - r), (e + r) - ends) / r, 0.0, 1.0)
+            np.maximum(least[k0 - c0 : k1 - c0], w.min(axis=0), out=least[k0 - c0 : k1 - c0])
+            np.maximum(mean[k0 - c0 : k1 - c0], w.mean(axis=0), out=mean[k0 - c0 : k1 - c0])
+        cut = 1.0 - self.duck
+        largest = 1.0 - cut * least
+        g_mean = 1.0 - cut * mean
+        return largest, g_mean * g_mean
+
+    def _parts(
+        self, block_frames: int, start_frame: int, with_samples: bool
+    ) -> Iterator[tuple[int, int, list[_Part]]]:
+        """``(b0, b1, parts)`` for each block ``[b0, b1)`` from ``start_frame`` on: the
+        parts that sound in it (their samples only ``with_samples``)."""
+        if block_frames % FRAMES_PER_MS or start_frame % FRAMES_PER_MS or block_frames <= 0:
+            raise ValueError("blocks must start and end on whole milliseconds")
+        active: list[_Part] = []
         nxt = 0
         events = self.events
         b0 = start_frame
@@ -101,67 +154,135 @@ class _Mixer:
                 start = ms_to_frames(ev.start_ms)
                 if ms_to_frames(ev.end_ms) <= b0:  # over before this block (a late start)
                     continue
+                samples = None
                 if isinstance(ev, Speech):
-                    samples = self.bank.clip(ev.text, ev.voice).load()
+                    clip = self.bank.clip(ev.text, ev.voice)
+                    frames, stats = clip.frames, clip.load_stats()
+                    if with_samples:
+                        samples = clip.load()
                 else:
-                    samples = tones.tone(ev.tone, ms_to_frames(ev.duration_ms))
-                if start + len(samples) > b0:
-                    active.append((start, ev, samples))
-            voice = np.zeros(b1 - b0, dtype=np.float32)
-            bed = np.zeros(b1 - b0, dtype=np.float32)
-            has_bed = False
-            keep = []
-            for start, ev, samples in active:
-                lo, hi = max(b0, start), min(b1, start + len(samples))
-                if lo < hi:
-                    target = voice if isinstance(ev, Speech) else bed
-                    target[lo - b0 : hi - b0] += samples[lo - start : hi - start]
-                    has_bed = has_bed or not isinstance(ev, Speech)
-                if start + len(samples) > b1:
-                    keep.append((start, ev, samples))
-            active = keep
-            if has_bed:
-                duck = self._duck(b0, b1)
-                voice += bed if duck is None else bed * duck
-            if gain != 1.0:
-                voice *= np.float32(gain)
-            yield voice
+                    frames = ms_to_frames(ev.duration_ms)
+                    stats = _tone_stats(ev.tone, frames)
+                    if with_samples:
+                        samples = tones.tone(ev.tone, frames)
+                if start + frames > b0:
+                    active.append(_Part(start, frames, isinstance(ev, Speech), samples, stats))
+            yield b0, b1, active
+            active = [part for part in active if part.start + part.frames > b1]
             b0 = b1
 
+    def blocks(
+        self, gain: float = 1.0, block_frames: int = BLOCK_FRAMES, start_frame: int = 0
+    ) -> Iterator[tuple[Samples, Samples]]:
+        """Mixed blocks from ``start_frame`` to the end, each with its true peak per 1 ms.
 
-def _measure(blocks: Iterator[Samples]) -> tuple[float, float]:
-    meter = LoudnessMeter(SAMPLE_RATE)
-    for block in blocks:
-        meter.add(block)
-    return meter.integrated(), meter.true_peak_db()
+        The peaks bound the block's true peak chunk by chunk: the sum of the sounding
+        parts' peaks (``dsp.chunk_peaks``, cached with each clip and tone), the tone bed's
+        at its least ducked within the chunk. Starts and block sizes are whole milliseconds,
+        so every part lines up with the chunks. The last block may be shorter.
+        """
+        g = np.float32(gain)
+        for b0, b1, parts in self._parts(block_frames, start_frame, with_samples=True):
+            voice = np.zeros(b1 - b0, dtype=np.float32)
+            bed = np.zeros(b1 - b0, dtype=np.float32)
+            peaks = np.zeros((2, (b1 - b0) // FRAMES_PER_MS), dtype=np.float32)
+            for part in parts:
+                lo, hi = max(b0, part.start), min(b1, part.start + part.frames)
+                if lo < hi and part.samples is not None:
+                    target = voice if part.speech else bed
+                    target[lo - b0 : hi - b0] += part.samples[lo - part.start : hi - part.start]
+                    part.add_stats(peaks[1 - part.speech], _PEAKS, b0, lo, hi)
+            duck = self._duck(b0, b1)
+            chunk_duck = self._duck_chunks(b0, b1)
+            if duck is None or chunk_duck is None:
+                voice += bed
+                chunk_peaks = peaks[0] + peaks[1]
+            else:
+                voice += bed * duck
+                chunk_peaks = peaks[0] + peaks[1] * chunk_duck[0]
+            if gain != 1.0:
+                voice *= g
+                chunk_peaks *= g
+            yield voice, chunk_peaks
+
+    def stats(
+        self, gain: float = 1.0, block_frames: int = BLOCK_FRAMES
+    ) -> Iterator[tuple[_F64, Samples]]:
+        """What ``blocks`` would give, known by its K-weighted energy per 1 ms instead of
+        its samples: ``(energies, peaks)`` per block, without mixing a sample.
+
+        The parts' energies add (a voice and a tone are unrelated sounds, so the cross terms
+        average out); the tone bed's is scaled by the square of its mean duck gain in each
+        chunk (the gain changes little within a millisecond).
+        """
+        g2 = gain * gain
+        for b0, b1, parts in self._parts(block_frames, 0, with_samples=False):
+            chunks = (b1 - b0) // FRAMES_PER_MS
+            energy = np.zeros((2, chunks), dtype=np.float64)
+            peaks = np.zeros((2, chunks), dtype=np.float32)
+            for part in parts:
+                lo, hi = max(b0, part.start), min(b1, part.start + part.frames)
+                if lo < hi:
+                    part.add_stats(peaks[1 - part.speech], _PEAKS, b0, lo, hi)
+                    part.add_stats(energy[1 - part.speech], _ENERGY, b0, lo, hi)
+            duck = self._duck_chunks(b0, b1)
+            if duck is None:
+                total = energy[0] + energy[1]
+                chunk_peaks = peaks[0] + peaks[1]
+            else:
+                total = energy[0] + energy[1] * duck[1]
+                chunk_peaks = peaks[0] + peaks[1] * duck[0]
+            yield total * g2, chunk_peaks * np.float32(gain)
 
 
-def _estimate_lufs(timeline: Timeline) -> float:
-    """A rough integrated loudness of the raw mix from the timeline alone.
-
-    Speech clips are normalised to ``dsp.SPEECH_LUFS``; breath tones sit at a known level
-    under them; quiet holds and silence fall under the gates. Only a starting point for
-    ``analyse`` (typically within 1 dB), never a result.
-    """
-    from voiceguide.dsp import SPEECH_LUFS
-
-    speech_ms = sum(e.duration_ms for e in timeline.events if isinstance(e, Speech))
-    breath_ms = sum(
-        e.duration_ms
-        for e in timeline.events
-        if isinstance(e, Tone) and e.tone in ("inhale", "exhale")
-    )
-    energy = speech_ms * 10 ** (SPEECH_LUFS / 10) + breath_ms * 10 ** (BREATH_LUFS / 10)
-    loud_ms = speech_ms + breath_ms
-    return 10 * math.log10(energy / loud_ms) if loud_ms else SPEECH_LUFS
+_PEAKS, _ENERGY = 0, 1  # rows of ``dsp.chunk_stats``
 
 
-def _scaled(blocks: Iterator[Samples], meter: LoudnessMeter, gain: float) -> Iterator[Samples]:
-    """Feed ``meter`` each raw block, pass it on with ``gain``: two measurements, one mix."""
-    g = np.float32(gain)
-    for block in blocks:
-        meter.add(block)
-        yield block * g
+@dataclass(frozen=True)
+class _Part:
+    """A clip or tone in the mix: where it starts, its length, and its per-ms stats."""
+
+    start: int  # frame
+    frames: int
+    speech: bool
+    samples: Samples | None
+    stats: Samples  # dsp.chunk_stats
+
+    def add_stats(self, into: npt.NDArray[Any], row: int, b0: int, lo: int, hi: int) -> None:
+        """Add row ``row`` of the stats for frames [lo, hi) to ``into`` (chunks from b0)."""
+        first = self.start // FRAMES_PER_MS
+        k0, k1 = lo // FRAMES_PER_MS, -(-hi // FRAMES_PER_MS)
+        c0 = b0 // FRAMES_PER_MS
+        into[k0 - c0 : k1 - c0] += self.stats[row, k0 - first : k1 - first]
+
+
+@functools.lru_cache(maxsize=64)
+def _tone_stats(name: str, frames: int) -> Samples:
+    """``dsp.chunk_stats`` of a tone (a routine repeats the same few tones)."""
+    stats = chunk_stats(tones.tone(name, frames))
+    stats.flags.writeable = False
+    return stats
+
+
+def _samples(blocks: Iterator[tuple[Samples, Samples]]) -> Iterator[Samples]:
+    """The samples of ``(samples, peaks)`` blocks."""
+    for block, _ in blocks:
+        yield block
+
+
+def _loudness(energies: Iterable[_F64]) -> float:
+    """Integrated loudness (LUFS) of a stream known by its K-weighted energy per 1 ms."""
+    per_hop = HOP_MS
+    hops: list[_F64] = []
+    rest: _F64 = np.zeros(0)
+    for block in energies:
+        buf = np.concatenate([rest, block])
+        whole = len(buf) // per_hop * per_hop
+        hops.append(buf[:whole].reshape(-1, per_hop).sum(axis=1))
+        rest = buf[whole:]
+    all_hops = np.concatenate(hops) if hops else np.zeros(0)
+    hop = per_hop * FRAMES_PER_MS
+    return gated_loudness(all_hops, hop, float(rest.sum()), len(rest) * FRAMES_PER_MS)
 
 
 def analyse(
@@ -172,37 +293,39 @@ def analyse(
     target_lufs: float = TARGET_LUFS,
 ) -> Level:
     """Find the gains that bring the mix to ``target_lufs`` with its true peak under the
-    ceiling.
+    ceiling, from the parts' per-millisecond stats alone (no sample is mixed).
 
-    One pass over the mix measures it raw and, at the same time, at a first-guess gain
-    through a limiter set POST_HEADROOM_DB under the ceiling. If the raw mix's peaks stay
-    under the ceiling at the gain it calls for, the limiter would not act: that gain is
-    exact. Otherwise a final linear gain after the limiter makes up the difference to the
-    target: any cut, or a boost of at most the headroom, so the peaks stay under the
-    ceiling. The guess errs loud, so a second pass (a larger boost needed) is rare.
+    The raw mix's loudness gives the gain it calls for; if its peaks stay under the ceiling
+    at that gain, the limiter will not act and that gain is exact. Otherwise the limiter
+    runs (on the stats) POST_HEADROOM_DB under the ceiling, and the gain is raised until
+    the limited mix is within that headroom of the target; a final linear gain after the
+    limiter makes up the rest, so the peaks stay under the ceiling.
+
+    The loudness found this way matches a meter on the rendered mix to a few hundredths of
+    a LU (tests check the built-in routines); the export measures its output again.
     """
     mixer = _Mixer(timeline, bank)
-    limit_at = ceiling_dbtp - POST_HEADROOM_DB
-    gain = target_lufs - _estimate_lufs(timeline) + GUESS_BIAS_DB
-    raw = LoudnessMeter(SAMPLE_RATE)
-    limiter = StreamLimiter(SAMPLE_RATE, limit_at)
-    lufs, peak = _measure(limiter.process(_scaled(mixer.blocks(), raw, 10 ** (gain / 20))))
-    raw_lufs, raw_peak = raw.integrated(), raw.true_peak_db()
+    raw_lufs = _loudness(energy for energy, _ in mixer.stats(block_frames=STATS_BLOCK_FRAMES))
     if not math.isfinite(raw_lufs):  # silence: nothing to normalise
         return Level(0.0, ceiling_dbtp, 0.0, raw_lufs, -math.inf)
-    exact = target_lufs - raw_lufs
-    if raw_peak + exact <= ceiling_dbtp:
-        return Level(exact, ceiling_dbtp, 0.0, target_lufs, raw_peak + exact)
-    post = target_lufs - lufs
-    for _ in range(3):
+    raw_peak = max(
+        (float(peaks.max()) for _, peaks in mixer.stats(block_frames=STATS_BLOCK_FRAMES)),
+        default=0.0,
+    )
+    gain = target_lufs - raw_lufs
+    peak = 20 * math.log10(raw_peak) + gain if raw_peak > 0 else -math.inf
+    if peak <= ceiling_dbtp:
+        return Level(gain, ceiling_dbtp, 0.0, target_lufs, peak)
+    limit_at = ceiling_dbtp - POST_HEADROOM_DB
+    for _ in range(8):
+        limiter = PeakLimiter(limit_at)
+        blocks = mixer.stats(10 ** (gain / 20), block_frames=STATS_BLOCK_FRAMES)
+        post = target_lufs - _loudness(limiter.energies(blocks))
         if post <= POST_HEADROOM_DB:
             break
         gain += post - POST_HEADROOM_DB / 2
-        limiter = StreamLimiter(SAMPLE_RATE, limit_at)
-        lufs, peak = _measure(limiter.process(mixer.blocks(10 ** (gain / 20))))
-        post = target_lufs - lufs
     post = min(post, POST_HEADROOM_DB)
-    return Level(gain, limit_at, post, lufs + post, peak + post)
+    return Level(gain, limit_at, post, target_lufs, limit_at + post)
 
 
 def render(
@@ -221,9 +344,9 @@ def render(
     mixer = _Mixer(timeline, bank)
     start = ms_to_frames(start_ms)
     if level is None:
-        return _guarded(mixer.blocks(1.0, block_frames, start))
+        return _guarded(_samples(mixer.blocks(1.0, block_frames, start)))
     blocks = mixer.blocks(10 ** (level.gain_db / 20), block_frames, start)
-    limited = StreamLimiter(SAMPLE_RATE, level.limit_dbtp).process(blocks)
+    limited = PeakLimiter(level.limit_dbtp).process(blocks)
     return _guarded(limited, 10 ** (level.post_gain_db / 20))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from voiceguide.model import VoiceSettings
-from voiceguide.units import frames_to_ms
+from voiceguide.units import FRAMES_PER_MS, frames_to_ms
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,6 +69,11 @@ class HintedEngine(Protocol):
         ...
 
 
+def stats_path(clip_path: Path) -> Path:
+    """``<key>.stats`` (an .npy array) beside the clip file ``<key>.npy``."""
+    return clip_path.with_name(f"{clip_path.stem}.stats")
+
+
 @dataclass(frozen=True)
 class Clip:
     """A processed speech clip at SAMPLE_RATE, stored in the speech cache."""
@@ -87,6 +92,25 @@ class Clip:
 
         samples: Samples = np.load(self.path, allow_pickle=False)
         return samples
+
+    def load_stats(self) -> Samples:
+        """The clip's true peak and K-weighted energy per millisecond (``dsp.chunk_stats``),
+        which the renderer's limiter and loudness analysis work from.
+
+        Read from beside the clip when the speech cache stored them; otherwise computed (the
+        same numbers, only slower).
+        """
+        import numpy as np
+
+        from voiceguide.dsp import chunk_stats
+
+        try:
+            stats: Samples = np.load(stats_path(self.path), allow_pickle=False)
+            if stats.shape == (2, -(-self.frames // FRAMES_PER_MS)):
+                return stats
+        except (OSError, ValueError):
+            pass
+        return chunk_stats(self.load())
 
 
 class SpeechBank(Protocol):

@@ -1,7 +1,9 @@
 """The speech cache: each (text, engine, voice, settings, version) is synthesised once.
 
 A clip is stored as ``<key>.npy`` (float32, mono, SAMPLE_RATE) after ``dsp.prepare_clip``
-(resample, trim the engine's silence, normalise loudness, limit peaks). The key is a
+(resample, trim the engine's silence, normalise loudness, limit peaks), with its true peak
+and K-weighted energy per millisecond beside it as ``<key>.stats`` (``dsp.chunk_stats``:
+what the mix's limiter and loudness analysis work from). The key is a
 sha256 over the text, the engine's name and ``identity()``, the voice settings,
 CACHE_VERSION, SAMPLE_RATE and the voiceguide version, so any change that alters the audio
 makes a new entry.
@@ -30,12 +32,12 @@ from voiceguide import __version__
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
-from voiceguide.voices.base import Clip, Engine, HintedEngine
+from voiceguide.voices.base import Clip, Engine, HintedEngine, stats_path
 
 if TYPE_CHECKING:
     from voiceguide.voices.base import Samples
 
-CACHE_VERSION = 6  # bump when prepare_clip or the stored format changes what a key means
+CACHE_VERSION = 7  # bump when prepare_clip or the stored format changes what a key means
 IDENTITIES = "identities.json"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0
@@ -205,7 +207,7 @@ class SpeechCache:
         """Synthesise, prepare and store one clip; returns its frame count."""
         import numpy as np
 
-        from voiceguide.dsp import prepare_clip
+        from voiceguide.dsp import chunk_stats, prepare_clip
 
         engine = self.engine(voice.engine)
         samples, rate = engine.synthesize(text, voice)
@@ -223,6 +225,9 @@ class SpeechCache:
                 f"the {engine.name} engine produced no audio for {text!r}; fix: reword the "
                 "text with speakable words, or choose another voice (see `voiceguide voices`)"
             )
+        # The stats first: a clip on disk comes with its stats (unless deleted since).
+        stats = chunk_stats(clip)
+        self._write_atomic(stats_path(path), lambda f: np.save(f, stats, allow_pickle=False))
         self._write_atomic(path, lambda f: np.save(f, clip, allow_pickle=False))
         return int(clip.size)
 
