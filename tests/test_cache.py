@@ -19,7 +19,7 @@ from tests.conftest import REPO
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
-from voiceguide.voices.base import Engine
+from voiceguide.voices.base import Clip, Engine
 from voiceguide.voices.cache import IDENTITIES, SpeechCache, npy_frames
 from voiceguide.voices.fake import FakeEngine, speech_ms
 
@@ -51,6 +51,13 @@ def cache_with(directory: Path, engine: Engine) -> SpeechCache:
     return SpeechCache(directory, engines={"fake": lambda: engine})
 
 
+def stored(cache: SpeechCache, text: str) -> Clip:
+    """``cache.clip``, then wait until the clip is stored (it finishes in the background)."""
+    clip = cache.clip(text, FAKE)
+    cache.wait()
+    return clip
+
+
 def leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.startswith(".tmp-"))
 
@@ -59,7 +66,7 @@ def test_miss_then_hit_in_memory_and_on_disk(tmp_path: Path) -> None:
     engine = Counting()
     cache = cache_with(tmp_path, engine)
     first = cache.clip("Breathe in", FAKE)
-    again = cache.clip("Breathe in", FAKE)
+    again = stored(cache, "Breathe in")
     assert again is first
     assert (cache.misses, cache.hits) == (1, 1)
     assert engine.spoken == ["Breathe in"]
@@ -75,6 +82,7 @@ def test_changed_text_resynthesises_only_that_one(tmp_path: Path) -> None:
     export = cache_with(tmp_path, Counting())
     for text in CUES:
         export.clip(text, FAKE)
+    export.wait()
     assert export.misses == len(CUES)
 
     engine = Counting()
@@ -117,6 +125,7 @@ def test_storage_leaves_no_temporary_files(tmp_path: Path) -> None:
     cache = cache_with(tmp_path, FakeEngine())
     for text in CUES:
         cache.clip(text, FAKE)
+    cache.wait()
     assert leftovers(tmp_path) == []
     assert len(list(tmp_path.glob("*.npy"))) == len(CUES)
 
@@ -129,19 +138,36 @@ def test_a_failed_write_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.Monk
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "save", crash)
+    clip = cache.clip("Hold", FAKE)  # the length is known; storing fails in the background
     with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
-        cache.clip("Hold", FAKE)
+        cache.wait()
+    with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
+        clip.load()  # and so does using the clip
     assert list(tmp_path.glob("*.npy")) == []
     assert leftovers(tmp_path) == []
 
 
+def test_stats_are_stored_beside_the_clip(tmp_path: Path) -> None:
+    """Per-millisecond peak and energy rows, what the mix limiter and analysis read."""
+    from voiceguide.dsp import chunk_stats
+    from voiceguide.voices.base import stats_path
+
+    clip = stored(cache_with(tmp_path, FakeEngine()), "Breathe out slowly")
+    stats = clip.load_stats()
+    assert stats.shape == (2, -(-clip.frames // 24))
+    np.testing.assert_array_equal(stats, np.load(stats_path(clip.path)))
+    np.testing.assert_allclose(stats, chunk_stats(clip.load()), rtol=1e-6)
+    stats_path(clip.path).unlink()  # lost: worked out again from the samples
+    np.testing.assert_allclose(clip.load_stats(), stats, rtol=1e-6)
+
+
 def test_a_torn_entry_is_synthesised_again(tmp_path: Path) -> None:
-    clip = cache_with(tmp_path, FakeEngine()).clip("Hold", FAKE)
+    clip = stored(cache_with(tmp_path, FakeEngine()), "Hold")
     data = clip.path.read_bytes()
     clip.path.write_bytes(data[: len(data) // 2])  # e.g. a crash on a filesystem without order
     assert npy_frames(clip.path) is None
     again = cache_with(tmp_path, FakeEngine())
-    assert again.clip("Hold", FAKE).frames == clip.frames
+    assert stored(again, "Hold").frames == clip.frames
     assert again.misses == 1
     assert npy_frames(clip.path) == clip.frames
 
@@ -153,7 +179,7 @@ def test_stale_temporary_files_are_swept(tmp_path: Path) -> None:
     new.write_bytes(b"x")
     hours_ago = time.time() - 3 * 3600
     os.utime(old, (hours_ago, hours_ago))
-    cache_with(tmp_path, FakeEngine()).clip("Hold", FAKE)
+    stored(cache_with(tmp_path, FakeEngine()), "Hold")
     assert not old.exists()
     assert new.exists()  # may belong to a concurrent run
 
@@ -166,6 +192,7 @@ def test_concurrent_caches_share_one_directory(tmp_path: Path) -> None:
             cache = cache_with(tmp_path, FakeEngine())
             for text in CUES:
                 cache.clip(text, FAKE)
+            cache.wait()
         except BaseException as error:
             errors.append(error)
 
@@ -204,12 +231,12 @@ def test_unwritable_cache_names_the_fix(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
-        cache_with(blocker / "speech", FakeEngine()).clip("Hold", FAKE)
+        stored(cache_with(blocker / "speech", FakeEngine()), "Hold")
 
 
 def test_identity_is_remembered_under_the_engine_hint(tmp_path: Path) -> None:
     engine = Counting(hint="lib 1.51")
-    cache_with(tmp_path, engine).clip("Hold", FAKE)
+    stored(cache_with(tmp_path, engine), "Hold")
     assert engine.identities == 1
     assert (tmp_path / IDENTITIES).is_file()
 

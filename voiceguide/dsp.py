@@ -232,7 +232,7 @@ def limit(
     elif ideal:
         mag = _peak_envelope(x)
     else:
-        mag = true_peak_envelope(x, floor=ceiling).astype(np.float64)
+        mag = true_peak_envelope(x).astype(np.float64)
     need = np.minimum(1.0, ceiling / np.maximum(mag, 1e-30))
     if float(need.min()) >= 1.0:
         return x.copy()
@@ -250,12 +250,21 @@ def limit(
 def prepare_clip(samples: npt.ArrayLike, rate: int) -> Samples:
     """A synthesised clip made ready for the speech cache: float32 mono at SAMPLE_RATE.
 
-    Resampled to SAMPLE_RATE, trimmed of the engine's silence, normalised to SPEECH_LUFS
-    integrated loudness, its peaks first limited at CLIP_LIMIT_DBTP. One limiter pass and a
-    make-up gain: this runs once per clip (the cache keeps the result) and must stay cheap,
-    since a cold export prepares every cue.
+    ``trim_clip`` then ``level_clip``: resampled to SAMPLE_RATE, trimmed of the engine's
+    silence, normalised to SPEECH_LUFS integrated loudness, its peaks first limited at
+    CLIP_LIMIT_DBTP. This runs once per clip (the cache keeps the result) and must stay
+    cheap, since a cold export prepares every cue.
 
     Raises ValueError for empty, non-finite, or silent input (the caller reports it).
+    """
+    return level_clip(trim_clip(samples, rate))
+
+
+def trim_clip(samples: npt.ArrayLike, rate: int) -> Samples:
+    """The first half of ``prepare_clip``: resampled and trimmed, so its length is final.
+
+    The speech cache hands the second half to a worker thread: the compiler needs only the
+    length to go on to the next cue.
     """
     x = _as_mono(samples)
     if x.size == 0:
@@ -265,8 +274,13 @@ def prepare_clip(samples: npt.ArrayLike, rate: int) -> Samples:
     x = trim_silence(resample(x, rate, SAMPLE_RATE), SAMPLE_RATE)
     if x.size == 0:
         raise ValueError("the engine returned only silence")
+    return x
+
+
+def level_clip(trimmed: Samples) -> Samples:
+    """The second half of ``prepare_clip``: loudness and peaks; the length stays."""
     # Work at a fixed peak so that the loudness gate (-70 LUFS) never meets quiet engines.
-    x = x * np.float32(0.5 / float(np.abs(x).max()))
+    x = trimmed * np.float32(0.5 / float(np.abs(trimmed).max()))
     level = integrated_loudness(x, SAMPLE_RATE)
     if not math.isfinite(level):
         raise ValueError("the engine returned no audible sound")

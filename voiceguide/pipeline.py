@@ -84,10 +84,17 @@ def compile_script(
 ) -> tuple[Routine, Compiled, SpeechBank]:
     """Parse and compile a script, synthesising (or finding cached) every clip."""
     from voiceguide.compile import compile_routine
+    from voiceguide.voices.cache import SpeechCache
 
     routine = load(path, engine=engine)
     bank = bank or open_bank()
-    return routine, compile_routine(routine, bank), bank
+    compiled = compile_routine(routine, bank)
+    if isinstance(bank, SpeechCache) and bank.busy:
+        from voiceguide.render import prepare_tones
+
+        prepare_tones(compiled.timeline)  # while the clips finish storing in the background
+        bank.wait()  # and report their errors here
+    return routine, compiled, bank
 
 
 @dataclass

@@ -264,6 +264,16 @@ def _tone_stats(name: str, frames: int) -> Samples:
     return stats
 
 
+def prepare_tones(timeline: Timeline) -> None:
+    """Work out the stats of every tone in ``timeline`` now (they are kept for the process).
+
+    Something to do while the speech cache finishes storing clips in the background.
+    """
+    for event in timeline.events:
+        if isinstance(event, Tone):
+            _tone_stats(event.tone, ms_to_frames(event.duration_ms))
+
+
 def _samples(blocks: Iterator[tuple[Samples, Samples]]) -> Iterator[Samples]:
     """The samples of ``(samples, peaks)`` blocks."""
     for block, _ in blocks:
@@ -360,7 +370,7 @@ def _guarded(blocks: Iterator[Samples], gain: float = 1.0) -> Iterator[Samples]:
         yield np.clip(block, -1.0, 1.0, out=block)
 
 
-def prefetch(blocks: Iterator[Samples], depth: int = 4) -> Iterator[Samples]:
+def prefetch(blocks: Iterator[Samples], depth: int = 16) -> Iterator[Samples]:
     """Compute ``blocks`` in a background thread, up to ``depth`` ahead of the consumer.
 
     Mixing then runs on one core while an encoder (which releases the GIL) runs on another.

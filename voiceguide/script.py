@@ -32,9 +32,17 @@ from voiceguide.model import (
 )
 from voiceguide.units import parse_duration
 
+if hasattr(yaml, "CSafeLoader"):  # PyYAML's wheels bundle libyaml: several times faster
 
-class _Loader(yaml.SafeLoader):
-    """A safe loader where only true/false are booleans (YAML 1.2), so ``on: inhale`` is a key."""
+    class _Loader(yaml.CSafeLoader):
+        """A safe loader where only true/false are booleans (YAML 1.2): ``on: inhale`` is
+        a key."""
+
+else:  # pragma: no cover - a PyYAML built without libyaml
+
+    class _Loader(yaml.SafeLoader):  # type: ignore[no-redef]
+        """A safe loader where only true/false are booleans (YAML 1.2): ``on: inhale`` is
+        a key."""
 
 
 _Loader.yaml_implicit_resolvers = {

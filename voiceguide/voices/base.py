@@ -11,7 +11,8 @@ To add an engine: implement ``Engine`` and register its factory in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -81,15 +82,23 @@ class Clip:
     key: str
     frames: int
     path: Path
+    pending: Future[None] | None = field(default=None, compare=False, repr=False)
+    """Set while the speech cache is still preparing and storing the clip."""
 
     @property
     def duration_ms(self) -> int:
         return frames_to_ms(self.frames)
 
+    def ready(self) -> None:
+        """Wait until the clip is stored; raises the error that stopped it, if any."""
+        if self.pending is not None:
+            self.pending.result()
+
     def load(self) -> Samples:
         """The clip's samples (float32, mono, SAMPLE_RATE)."""
         import numpy as np
 
+        self.ready()
         samples: Samples = np.load(self.path, allow_pickle=False)
         return samples
 
@@ -104,6 +113,7 @@ class Clip:
 
         from voiceguide.dsp import chunk_stats
 
+        self.ready()
         try:
             stats: Samples = np.load(stats_path(self.path), allow_pickle=False)
             if stats.shape == (2, -(-self.frames // FRAMES_PER_MS)):

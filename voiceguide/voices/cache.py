@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -35,6 +36,8 @@ from voiceguide.units import SAMPLE_RATE
 from voiceguide.voices.base import Clip, Engine, HintedEngine, stats_path
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from voiceguide.voices.base import Samples
 
 CACHE_VERSION = 7  # bump when prepare_clip or the stored format changes what a key means
@@ -109,6 +112,8 @@ class SpeechCache:
         self._identities: dict[str, str] | None = None
         self._lock = threading.RLock()
         self._swept = False
+        self._worker: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
         self.hits = 0
         self.misses = 0
         self.synthesized: list[str] = []
@@ -139,13 +144,14 @@ class SpeechCache:
             key = self.key(text, voice)
             path = self.directory / f"{key}.npy"
             frames = npy_frames(path)
+            pending = None
             if frames:
                 self.hits += 1
             else:
-                frames = self._synthesize(text, voice, path)
+                frames, pending = self._synthesize(text, voice, path)
                 self.misses += 1
                 self.synthesized.append(text)
-            clip = Clip(key=key, frames=frames, path=path)
+            clip = Clip(key=key, frames=frames, path=path, pending=pending)
             self._clips[(text, voice)] = clip
             return clip
 
@@ -203,33 +209,55 @@ class SpeechCache:
         with contextlib.suppress(EngineError):  # a read-only cache still works, only slower
             self._write_atomic(self.directory / IDENTITIES, lambda f: f.write(data))
 
-    def _synthesize(self, text: str, voice: VoiceSettings, path: Path) -> int:
-        """Synthesise, prepare and store one clip; returns its frame count."""
+    @property
+    def busy(self) -> bool:
+        """Whether clips are still being stored (see ``wait``)."""
+        return any(not job.done() for job in self._pending)
+
+    def wait(self) -> None:
+        """Wait until every clip synthesised so far is stored; raises the first error.
+
+        Synthesis returns as soon as a clip's length is known (``dsp.trim_clip``); its
+        loudness, peaks and storage (``dsp.level_clip``, ``dsp.chunk_stats``) finish on a
+        worker thread while the engine speaks the next cue. Loading a clip waits for it.
+        """
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def _synthesize(self, text: str, voice: VoiceSettings, path: Path) -> tuple[int, Future[None]]:
+        """Synthesise and trim one clip; returns its frame count and the job storing it."""
         import numpy as np
 
-        from voiceguide.dsp import chunk_stats, prepare_clip
+        from voiceguide.dsp import trim_clip
 
         engine = self.engine(voice.engine)
         samples, rate = engine.synthesize(text, voice)
         try:
-            clip: Samples = prepare_clip(np.asarray(samples, dtype=np.float32), rate)
+            trimmed: Samples = trim_clip(np.asarray(samples, dtype=np.float32), rate)
         except ValueError as error:
-            raise EngineError(
-                f"the {engine.name} engine produced no audio for {text!r} ({error}); "
-                "fix: reword the text with speakable words, or choose another voice "
-                "(see `voiceguide voices`)"
-            ) from error
-        clip = np.ascontiguousarray(clip, dtype="<f4").reshape(-1)
-        if clip.size == 0:
-            raise EngineError(
-                f"the {engine.name} engine produced no audio for {text!r}; fix: reword the "
-                "text with speakable words, or choose another voice (see `voiceguide voices`)"
-            )
+            raise _no_audio(engine.name, text, error) from error
+        if self._worker is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="voiceguide-speech")
+        job = self._worker.submit(self._store, engine.name, text, trimmed, path)
+        self._pending.append(job)
+        return int(trimmed.size), job
+
+    def _store(self, engine: str, text: str, trimmed: Samples, path: Path) -> None:
+        """Level a trimmed clip, and store it with its stats (on the worker thread)."""
+        import numpy as np
+
+        from voiceguide.dsp import chunk_stats, level_clip
+
+        try:
+            clip = np.ascontiguousarray(level_clip(trimmed), dtype="<f4").reshape(-1)
+        except ValueError as error:
+            raise _no_audio(engine, text, error) from error
         # The stats first: a clip on disk comes with its stats (unless deleted since).
         stats = chunk_stats(clip)
         self._write_atomic(stats_path(path), lambda f: np.save(f, stats, allow_pickle=False))
         self._write_atomic(path, lambda f: np.save(f, clip, allow_pickle=False))
-        return int(clip.size)
 
     def _write_atomic(self, path: Path, write: Callable[[IO[bytes]], object]) -> None:
         """Write via a temporary file in the same directory, then rename it into place."""
@@ -263,3 +291,11 @@ class SpeechCache:
             with contextlib.suppress(OSError):
                 if now - leftover.stat().st_mtime > _STALE_TMP_S:
                     leftover.unlink()
+
+
+def _no_audio(engine: str, text: str, error: ValueError) -> EngineError:
+    return EngineError(
+        f"the {engine} engine produced no audio for {text!r} ({error}); "
+        "fix: reword the text with speakable words, or choose another voice "
+        "(see `voiceguide voices`)"
+    )
