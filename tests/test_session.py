@@ -17,7 +17,7 @@ from voiceguide.player.control import Action, Command
 from voiceguide.player.session import BLOCK_FRAMES, Session
 from voiceguide.render import analyse, render
 from voiceguide.script import load_script
-from voiceguide.units import FRAMES_PER_MS, ms_to_frames
+from voiceguide.units import FRAMES_PER_MS, ms_to_frames, spoken
 from voiceguide.voices.cache import SpeechCache
 
 SCRIPT = """title: Session Test
@@ -30,6 +30,7 @@ steps:
     duration: 6s
     say: Third.
     wait: {pause: 4s, remind: Waiting., every: 10s}
+  - {name: Twist, duration: 8s, sides: [right, left], say: "Twist to the {side}."}
 """
 
 
@@ -37,6 +38,7 @@ class PullOutput:
     """An output that plays nothing: its play position is what was pulled (no latency)."""
 
     failed = None
+    underflows = None
 
     def __init__(self) -> None:
         self.pulled = 0
@@ -110,6 +112,20 @@ def test_pause_keeps_the_exact_position_and_resume_re_cues(session: Session) -> 
     np.testing.assert_array_equal(np.concatenate([a, b]), ref[:50_000])
 
 
+def test_re_cue_names_the_step_the_side_and_the_time_left(session: Session) -> None:
+    tl = session.timeline
+    one = next(c for c in tl.chapters if c.title == "One")
+    assert (
+        session.recue(one.start_ms + 2000)
+        == f"Resuming: One, {spoken(one.end_ms - one.start_ms - 2000)} left."
+    )
+    right, left = tl.sides
+    assert (right.side, left.side) == ("right", "left")
+    ms = left.start_ms + 1000
+    assert session.recue(ms) == f"Resuming: Twist, left side, {spoken(left.end_ms - ms)} left."
+    assert session.recue(right.start_ms) == "Resuming: Twist, right side, 4 seconds left."
+
+
 def test_next_back_and_repeat_seek_to_step_starts(session: Session) -> None:
     tl = session.timeline
     steps = {c.title: ms_to_frames(c.start_ms) for c in tl.chapters}
@@ -151,6 +167,11 @@ def test_status_names_the_step_and_volume_changes_gain(session: Session) -> None
     assert status["step"] == "Two" and status["next"] == "Three"
     assert status["step_remaining_s"] == 5
     assert status["position"] == "0:07"
+    assert status["side"] is None and status["device_underruns"] is None  # cannot tell
+    left = tl.sides[1]
+    session.seek(left.start_ms + 500)
+    assert session.status()["side"] == "left"
+    session.seek(two.start_ms + 1000)
     ref = reference(session)
     act(session, Action.VOLUME_DOWN)
     start = session.cursor

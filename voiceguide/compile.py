@@ -20,7 +20,7 @@ from typing import Protocol
 
 from voiceguide.breath import BreathPhase, schedule
 from voiceguide.model import NOWHERE, CueKind, Phase, Routine, Step, VoiceSettings, Where
-from voiceguide.timeline import Chapter, Silence, Speech, Timeline, Tone, ToneName
+from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
 from voiceguide.units import clock_ms, spoken
 from voiceguide.voices.base import SpeechBank
 
@@ -89,6 +89,7 @@ class _Builder:
         self.tones: list[Tone] = []
         self.silences: list[Silence] = []
         self.chapters: list[Chapter] = []
+        self.sides: list[SidePart] = []
 
     def say(
         self,
@@ -158,6 +159,7 @@ class _Builder:
             origin_ms=origin,
             events=tuple(events),
             chapters=tuple(self.chapters),
+            sides=tuple(self.sides),
         )
         return Compiled(timeline, tuple(self.fit_issues()))
 
@@ -179,6 +181,7 @@ class _Builder:
             if side is not None:
                 other = step.sides[(j + 1) % len(step.sides)] if j == 0 else step.sides[j - 1]
                 values |= {"side": side, "other_side": other}
+                self.sides.append(SidePart(h0, h1, side, index))
             opening = step.say if j == 0 else step.switch
             if j == 0 and step.wait:
                 opening = step.wait.go

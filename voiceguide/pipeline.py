@@ -261,7 +261,6 @@ def play(
     from voiceguide.player.output import open_output
     from voiceguide.player.session import Session
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS
-    from voiceguide.units import spoken
 
     path = resolve_script(script)
     _, compiled, bank = compile_script(path, engine=engine)
@@ -281,9 +280,7 @@ def play(
     try:
         session = Session(timeline, bank, level, out, start_ms=start_ms, volume_db=volume_db)
         if resume and start_ms:
-            _, chapter = session.chapter_at(start_ms)
-            left = spoken(max(0, chapter.end_ms - start_ms))
-            session.say(f"Resuming: {chapter.title}, {left} left.")
+            session.say(session.recue(start_ms))
         with ControlHub(socket_path=socket, status=session.status) as hub:
             result = session.run(hub)
     finally:

@@ -80,6 +80,17 @@ class Chapter:
         return self.end_ms - self.start_ms
 
 
+@dataclass(frozen=True)
+class SidePart:
+    """One side of a sided step (``sides: [right, left]``): where it starts and ends."""
+
+    start_ms: int
+    end_ms: int
+    side: str
+    step: int
+    kind: Literal["side"] = "side"
+
+
 Event = Speech | Tone | Silence | Chapter
 
 
@@ -97,10 +108,15 @@ class Timeline:
     events: tuple[Speech | Tone | Silence, ...]
     chapters: tuple[Chapter, ...]
     author: str | None = None
+    sides: tuple[SidePart, ...] = ()
 
     @property
     def speech(self) -> tuple[Speech, ...]:
         return tuple(e for e in self.events if isinstance(e, Speech))
+
+    def side_at(self, ms: int) -> SidePart | None:
+        """The side being done at file time ``ms``, if that is inside a sided step."""
+        return next((p for p in self.sides if p.start_ms <= ms < p.end_ms), None)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; ``from_json`` reads it back to an equal timeline."""
@@ -110,6 +126,7 @@ class Timeline:
             "duration_ms": self.duration_ms,
             "origin_ms": self.origin_ms,
             "chapters": [asdict(c) for c in self.chapters],
+            "sides": [asdict(p) for p in self.sides],
             "events": [asdict(e) for e in self.events],
         }
 
@@ -134,7 +151,13 @@ class Timeline:
             item = dict(raw)
             item.pop("kind")
             chapters.append(Chapter(**item))
+        sides = []
+        for raw in data.get("sides", []):
+            item = dict(raw)
+            item.pop("kind")
+            sides.append(SidePart(**item))
         return cls(
+            sides=tuple(sides),
             title=data["title"],
             author=data.get("author"),
             duration_ms=data["duration_ms"],

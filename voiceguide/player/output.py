@@ -101,6 +101,7 @@ class Output(Protocol):
 
     name: str
     failed: BaseException | None
+    underflows: int | None
 
     def start(self, pull: Pull) -> None: ...
     def played_frames(self) -> int: ...
@@ -119,6 +120,8 @@ class OutputBase:
 
     def __init__(self) -> None:
         self.failed: BaseException | None = None
+        # Underflows the sound system reported (None: this backend cannot tell).
+        self.underflows: int | None = None
         self._running = False
         self._closed = False
 

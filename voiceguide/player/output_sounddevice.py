@@ -216,7 +216,7 @@ class SounddeviceOutput(OutputBase):
             self._fail(exc)
             raise self._sd.CallbackAbort from None
         if status.output_underflow:
-            self.underflows += 1
+            self.underflows = (self.underflows or 0) + 1
         k0 = self._out_frames
         self._out_frames = k0 + frames
         now = time.monotonic()

@@ -215,6 +215,21 @@ class Session:
                 index = i
         return index, self.steps[index]
 
+    def recue(self, ms: int) -> str:
+        """What to say on going on from ``ms``: the step, the side, and the time left.
+
+        "Resuming: Seated Spinal Twist, left side, 20 seconds left." In a sided step the
+        time left is the side's: what the listener is holding now.
+        """
+        _, chapter = self.chapter_at(ms)
+        part = self.timeline.side_at(ms)
+        end = part.end_ms if part else chapter.end_ms
+        where = chapter.title
+        if part:
+            side = part.side if part.side.casefold().endswith("side") else f"{part.side} side"
+            where += f", {side}"
+        return f"Resuming: {where}, {spoken(max(0, end - ms))} left."
+
     def status(self) -> dict[str, Any]:
         """A snapshot for ``voiceguide ctl status`` (called from the socket's thread)."""
         ms = self.heard_ms()
@@ -232,10 +247,12 @@ class Session:
             "position": clock(ms - self.timeline.origin_ms),
             "position_ms": ms,
             "step": chapter.title,
+            "side": side.side if (side := self.timeline.side_at(ms)) else None,
             "step_remaining_s": round((chapter.end_ms - ms) / 1000),
             "next": nxt,
             "volume_db": self.volume_db,
-            "underruns": self.underruns,
+            "underruns": self.underruns,  # blocks not rendered in time
+            "device_underruns": self.output.underflows,  # reported by the sound system
         }
 
     # -- actions -------------------------------------------------------------------
@@ -281,8 +298,7 @@ class Session:
                 self.paused = True
                 self.overlay.clear()
         elif action in (Action.RESUME, Action.TOGGLE_PAUSE) and self.paused:
-            left = spoken(max(0, chapter.end_ms - ms))
-            self.say(f"Resuming: {chapter.title}, {left} left.")
+            self.say(self.recue(ms))
             with self.lock:
                 self.paused = False
         elif action is Action.NEXT:

@@ -1,0 +1,78 @@
+"""The renderer: the mix's loudness worked out from clip stats, the limiter, block sizes.
+
+``analyse`` never mixes a sample: these tests render the mix it levels and measure it with
+the BS.1770 meter, so the stats-based figures are checked against real audio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import SCRIPTS
+from voiceguide.compile import compile_routine
+from voiceguide.loudness import LoudnessMeter
+from voiceguide.render import analyse, render
+from voiceguide.script import load_script
+from voiceguide.timeline import Timeline
+from voiceguide.units import SAMPLE_RATE
+from voiceguide.voices.cache import SpeechCache
+
+BUILTINS = sorted(SCRIPTS.rglob("*.yaml"))
+
+
+def measured(timeline: Timeline, bank: SpeechCache, **kw: float) -> tuple[float, float]:
+    level = analyse(timeline, bank, **kw)
+    meter = LoudnessMeter(SAMPLE_RATE)
+    for block in render(timeline, bank, level):
+        meter.add(block)
+    return meter.integrated(), meter.true_peak_db()
+
+
+@pytest.fixture(scope="module")
+def fake_bank(tmp_path_factory: pytest.TempPathFactory) -> SpeechCache:
+    from voiceguide.voices.fake import FakeEngine
+
+    return SpeechCache(tmp_path_factory.mktemp("speech"), engines={"pyttsx3": FakeEngine})
+
+
+@pytest.mark.parametrize("script", BUILTINS, ids=lambda p: p.stem)
+def test_analysis_lands_the_rendered_mix_on_target(script: object, fake_bank: SpeechCache) -> None:
+    """Every built-in routine, lossless and lossy ceilings: on target, peaks under."""
+    timeline = compile_routine(load_script(script), fake_bank).timeline  # type: ignore[arg-type]
+    for ceiling, target in ((-1.5, -16.0), (-2.5, -15.6)):
+        lufs, peak = measured(timeline, fake_bank, ceiling_dbtp=ceiling, target_lufs=target)
+        assert lufs == pytest.approx(target, abs=0.03)
+        assert peak <= ceiling + 0.05
+
+
+@pytest.mark.e2e
+def test_analysis_with_real_speech(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The daily routine in espeak-ng's voice: the figures the export reports."""
+    bank = SpeechCache(tmp_path_factory.mktemp("speech"))
+    compiled = compile_routine(load_script(SCRIPTS / "daily.yaml"), bank)
+    bank.wait()
+    level = analyse(compiled.timeline, bank)
+    lufs, peak = measured(compiled.timeline, bank)
+    assert lufs == pytest.approx(-16.0, abs=0.03)
+    assert level.output_lufs == pytest.approx(lufs, abs=0.03)
+    assert peak <= -1.5 + 0.05
+    assert peak <= level.output_peak_db + 0.05  # the analysis' bound holds
+
+
+def test_block_size_and_start_do_not_change_the_audio(fake_bank: SpeechCache) -> None:
+    """The player's 100 ms blocks give the export's samples, from any whole millisecond."""
+    timeline = compile_routine(load_script(SCRIPTS / "techniques" / "cat-cow.yaml"), fake_bank)
+    tl = timeline.timeline
+    level = analyse(tl, fake_bank)
+    whole = np.concatenate(list(render(tl, fake_bank, level)))
+    small = np.concatenate(list(render(tl, fake_bank, level, block_frames=2400)))
+    np.testing.assert_array_equal(small, whole)
+    assert len(whole) == tl.duration_ms * 24
+    # From a later start (a seek in the player): the same samples from there on, since the
+    # limiter only looks 47 ms back and a step starts after a quiet moment.
+    start_ms = tl.chapters[2].start_ms
+    rest = np.concatenate(list(render(tl, fake_bank, level, start_ms=start_ms, block_frames=2400)))
+    np.testing.assert_array_equal(rest, whole[start_ms * 24 :])
+    with pytest.raises(ValueError, match="whole milliseconds"):
+        list(render(tl, fake_bank, level, block_frames=1000))
