@@ -16,7 +16,7 @@ monitor is recorded with ``parec``:
    first sounds) and less the monitor path's latency, measured as the floor below. WARM (the
    speech and the loudness analysis cached by an export of the same script) for a short
    built-in routine (``techniques/towel-lower-back-release``) and for ``daily``; COLD (a
-   fresh empty cache each run) for the short one. The player is stopped (SIGTERM) once it
+   fresh empty cache each run) for both. The player is stopped (SIGTERM) once it
    sounds. Floors: ``pacat`` launched on a 50 ms click, to the click arriving through the
    same recorder (this is what is subtracted), and ``python -c pass``.
 2. CPU while playing: the player process's own utime+stime (``/proc/PID/stat``) over 30 s of
@@ -780,6 +780,7 @@ def measure(tmp: Path, repeat: int, jobs: int, notes: list[str]) -> list[Row]:
                     ("warm short", SHORT, warm, "short"),
                     ("warm daily", DAILY, warm, "daily"),
                     ("cold short", SHORT, tmp / f"cache-cold-{backend}-{i}", "short"),
+                    ("cold daily", DAILY, tmp / f"cache-cold-daily-{backend}-{i}", "daily"),
                 )
                 for case, script, cache, lead in cases:
                     sock = tmp / f"ttfs-{backend}-{i}.sock"
@@ -794,7 +795,7 @@ def measure(tmp: Path, repeat: int, jobs: int, notes: list[str]) -> list[Row]:
                     + " s"
                 )
             print(
-                f"  first sound {i + 1}/{repeat} (warm short/warm daily/cold short, raw): "
+                f"  first sound {i + 1}/{repeat} (raw; warm short/daily, cold short/daily): "
                 + "; ".join(line),
                 flush=True,
             )
@@ -856,6 +857,7 @@ def measure(tmp: Path, repeat: int, jobs: int, notes: list[str]) -> list[Row]:
         ("warm short", "warm, towel (1:09)"),
         ("warm daily", "warm, daily (11:10)"),
         ("cold short", "COLD, towel (1:09)"),
+        ("cold daily", "COLD, daily (11:10)"),
     ):
         for backend in BACKENDS:
             values = [x - click_m for x in raw[(case, backend)]]

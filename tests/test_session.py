@@ -6,6 +6,7 @@ renderer's, which is what the export writes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,57 @@ def test_the_end_finishes(session: Session) -> None:
     session.seek(session.timeline.duration_ms - 100)
     take(session, 100 * FRAMES_PER_MS + 10)
     assert session.finished and session.status()["state"] == "finished"
+
+
+def test_a_cold_start_goes_over_to_the_exact_level_at_a_quiet_moment(tmp_path: Path) -> None:
+    """Provisional level first, then the export's from a quiet moment: no seam, no gap."""
+    bank = SpeechCache(tmp_path / "speech")
+    timeline = compile_routine(load_script(write(tmp_path, SCRIPT)), bank).timeline
+    exact = analyse(timeline, bank)
+    provisional = replace(exact, gain_db=exact.gain_db - 2.0)
+    s = Session(timeline, bank, provisional, PullOutput())  # type: ignore[arg-type]
+    s.start_rendering()
+    try:
+        first = take(s, 24_000)
+        s.set_level(exact)
+        rest = take(s, s.waits[0].start - 24_000)
+    finally:
+        s.close()
+    got = np.concatenate([first, rest])
+    before = np.concatenate(list(render(timeline, bank, provisional)))[: len(got)]
+    after = np.concatenate(list(render(timeline, bank, exact)))[: len(got)]
+    assert s.level is exact
+    differs = np.flatnonzero(got != after)
+    switch = int(differs[-1]) + 1  # from here on, exactly the export
+    assert 24_000 < switch < len(got) - 24_000
+    np.testing.assert_array_equal(got[:switch], before[:switch])
+    np.testing.assert_array_equal(got[switch:], after[switch:])
+    quiet = s.quiet_from(switch - 1)
+    assert quiet is not None and quiet >= switch
+    assert not got[quiet - ms_to_frames(100) : quiet].any()  # it changed in silence
+
+
+def test_the_estimate_needs_no_clip_to_be_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the cache is still preparing every clip, the level is estimated, not awaited."""
+    import threading
+
+    from voiceguide import dsp
+
+    release = threading.Event()
+    level_clip = dsp.level_clip
+
+    def held(trimmed: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+        release.wait(10)
+        return level_clip(trimmed)
+
+    monkeypatch.setattr(dsp, "level_clip", held)
+    bank = SpeechCache(tmp_path / "speech")
+    timeline = compile_routine(load_script(write(tmp_path, SCRIPT)), bank).timeline
+    assert bank.busy
+    estimate = analyse(timeline, bank, estimate=True)
+    assert bank.busy  # nothing was waited for
+    release.set()
+    exact = analyse(timeline, bank)
+    assert estimate.gain_db == pytest.approx(exact.gain_db, abs=1.5)

@@ -19,7 +19,7 @@ from voiceguide.paths import scripts_dir
 if TYPE_CHECKING:
     from voiceguide.compile import Compiled
     from voiceguide.model import Routine
-    from voiceguide.player.session import PlayResult
+    from voiceguide.player.session import PlayResult, Session
     from voiceguide.render import Level, Samples
     from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
@@ -80,16 +80,24 @@ def load(path: str | Path, *, engine: str | None = None) -> Routine:
 
 
 def compile_script(
-    path: str | Path, *, engine: str | None = None, bank: SpeechBank | None = None
+    path: str | Path,
+    *,
+    engine: str | None = None,
+    bank: SpeechBank | None = None,
+    wait: bool = True,
 ) -> tuple[Routine, Compiled, SpeechBank]:
-    """Parse and compile a script, synthesising (or finding cached) every clip."""
+    """Parse and compile a script, synthesising (or finding cached) every clip.
+
+    New clips finish storing in the background; ``wait`` waits for them (and reports
+    their errors). A cold ``play`` does not: loading a clip waits for it anyway.
+    """
     from voiceguide.compile import compile_routine
     from voiceguide.voices.cache import SpeechCache
 
     routine = load(path, engine=engine)
     bank = bank or open_bank()
     compiled = compile_routine(routine, bank)
-    if isinstance(bank, SpeechCache) and bank.busy:
+    if wait and isinstance(bank, SpeechCache) and bank.busy:
         from voiceguide.render import prepare_tones
 
         prepare_tones(compiled.timeline)  # while the clips finish storing in the background
@@ -225,6 +233,27 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
     return level
 
 
+def _exact_level_later(session: Session, bank: SpeechBank, timeline: Timeline) -> None:
+    """On a thread: wait for the speech cache, then hand the session the exact level.
+
+    A clip that fails to store is reported by the session's render thread, which loads it.
+    """
+    import threading
+
+    from voiceguide.render import CEILING_DBTP, TARGET_LUFS
+    from voiceguide.voices.cache import SpeechCache
+
+    def work() -> None:
+        try:
+            if isinstance(bank, SpeechCache):
+                bank.wait()
+            session.set_level(_level(timeline, bank, CEILING_DBTP, TARGET_LUFS))
+        except VoiceguideError:
+            pass
+
+    threading.Thread(target=work, name="voiceguide-level", daemon=True).start()
+
+
 def find_step(timeline: Timeline, name: str) -> int:
     """The file time where the step called ``name`` starts (case-insensitive; a unique
     prefix is enough)."""
@@ -261,16 +290,25 @@ def play(
     from voiceguide.player.output import open_output
     from voiceguide.player.session import Session
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS
+    from voiceguide.voices.cache import SpeechCache
 
     path = resolve_script(script)
-    _, compiled, bank = compile_script(path, engine=engine)
+    _, compiled, bank = compile_script(path, engine=engine, wait=False)
     if compiled.issues:
         lines = "\n".join(str(i) for i in compiled.issues)
         raise CueFitError(
             f"{len(compiled.issues)} cue(s) do not fit; run 'voiceguide check':\n{lines}"
         )
     timeline = compiled.timeline
-    level = _level(timeline, bank, CEILING_DBTP, TARGET_LUFS)
+    # Cold (clips still being prepared): start at a provisional level, and switch to the
+    # exact one, the export's, at the first quiet moment after it is known.
+    cold = isinstance(bank, SpeechCache) and bank.busy
+    if cold:
+        from voiceguide.render import analyse
+
+        level = analyse(timeline, bank, estimate=True)
+    else:
+        level = _level(timeline, bank, CEILING_DBTP, TARGET_LUFS)
     start_ms = 0
     if from_step:
         start_ms = find_step(timeline, from_step)
@@ -279,6 +317,8 @@ def play(
     out = open_output(output, device, fast=fast)
     try:
         session = Session(timeline, bank, level, out, start_ms=start_ms, volume_db=volume_db)
+        if cold:
+            _exact_level_later(session, bank, timeline)
         if resume and start_ms:
             session.say(session.recue(start_ms))
         with ControlHub(socket_path=socket, status=session.status) as hub:

@@ -63,9 +63,10 @@ class Level:
 
 
 class _Mixer:
-    def __init__(self, timeline: Timeline, bank: SpeechBank) -> None:
+    def __init__(self, timeline: Timeline, bank: SpeechBank, *, estimate: bool = False) -> None:
         self.timeline = timeline
         self.bank = bank
+        self.estimate = estimate  # stand in typical stats for clips still being prepared
         self.total = ms_to_frames(timeline.duration_ms)
         self.events: list[Speech | Tone] = sorted(
             (e for e in timeline.events if not isinstance(e, Silence)),
@@ -157,7 +158,11 @@ class _Mixer:
                 samples = None
                 if isinstance(ev, Speech):
                     clip = self.bank.clip(ev.text, ev.voice)
-                    frames, stats = clip.frames, clip.load_stats()
+                    frames = clip.frames
+                    if self.estimate and clip.pending is not None and not clip.pending.done():
+                        stats = _typical_speech_stats(frames)
+                    else:
+                        stats = clip.load_stats()
                     if with_samples:
                         samples = clip.load()
                 else:
@@ -264,6 +269,22 @@ def _tone_stats(name: str, frames: int) -> Samples:
     return stats
 
 
+def _typical_speech_stats(frames: int) -> Samples:
+    """Stats for a clip not yet prepared: a steady SPEECH_LUFS with a 6 dB crest factor.
+
+    Every prepared clip reads SPEECH_LUFS integrated, so its energy is known on average;
+    its peaks are not, and are taken low enough that the limiter leaves it alone.
+    """
+    from voiceguide.dsp import SPEECH_LUFS
+
+    chunks = -(-frames // FRAMES_PER_MS)
+    mean_square = 10 ** ((SPEECH_LUFS + 0.691) / 10)  # BS.1770's offset, K-weighted power
+    stats = np.empty((2, chunks), dtype=np.float32)
+    stats[0] = 2 * math.sqrt(mean_square)
+    stats[1] = mean_square * FRAMES_PER_MS
+    return stats
+
+
 def prepare_tones(timeline: Timeline) -> None:
     """Work out the stats of every tone in ``timeline`` now (they are kept for the process).
 
@@ -301,9 +322,14 @@ def analyse(
     *,
     ceiling_dbtp: float = CEILING_DBTP,
     target_lufs: float = TARGET_LUFS,
+    estimate: bool = False,
 ) -> Level:
     """Find the gains that bring the mix to ``target_lufs`` with its true peak under the
     ceiling, from the parts' per-millisecond stats alone (no sample is mixed).
+
+    With ``estimate``, clips the speech cache is still preparing count with typical stats
+    instead of being waited for: a provisional level, for a player that starts before
+    the speech is all ready (see ``voiceguide.player.session.Session.set_level``).
 
     The raw mix's loudness gives the gain it calls for; if its peaks stay under the ceiling
     at that gain, the limiter will not act and that gain is exact. Otherwise the limiter
@@ -314,7 +340,7 @@ def analyse(
     The loudness found this way matches a meter on the rendered mix to a few hundredths of
     a LU (tests check the built-in routines); the export measures its output again.
     """
-    mixer = _Mixer(timeline, bank)
+    mixer = _Mixer(timeline, bank, estimate=estimate)
     raw_lufs = _loudness(energy for energy, _ in mixer.stats(block_frames=STATS_BLOCK_FRAMES))
     if not math.isfinite(raw_lufs):  # silence: nothing to normalise
         return Level(0.0, ceiling_dbtp, 0.0, raw_lufs, -math.inf)

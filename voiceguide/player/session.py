@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 BLOCK_FRAMES = 2400  # 100 ms: small blocks make seeks quick
 AHEAD_BLOCKS = 12  # rendered ahead of the output
+QUIET_MS = 100  # silence before a change of level (see ``Session.set_level``)
 BACK_RESTARTS_MS = 5000  # "back" within this of a step's start goes to the step before
 VOLUME_STEP_DB = 3.0
 VOLUME_RANGE_DB = (-30.0, 3.0)
@@ -60,6 +61,18 @@ class _Wait:
         self.end = ms_to_frames(event.end_ms)
         self.remind = event.remind or ""
         self.every_ms = event.every_ms
+
+
+def _sounding(timeline: Timeline) -> list[tuple[int, int]]:
+    """The times (ms) when something sounds: speech and tones, overlaps merged, in order."""
+    spans = sorted((e.start_ms, e.end_ms) for e in timeline.events if not isinstance(e, Silence))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 class Session:
@@ -104,41 +117,94 @@ class Session:
         self.volume_db = volume_db
         self.on_progress = on_progress
         self.closed = False
+        self.pending_level: Level | None = None
+        self.render_failed: Exception | None = None
+        self.sounding = _sounding(timeline)
         self.thread = threading.Thread(target=self._produce, name="voiceguide-play", daemon=True)
 
     # -- the render thread -----------------------------------------------------------
+    def _render_from(self, frame: int) -> Iterator[Samples]:
+        return render(
+            self.timeline,
+            self.bank,
+            self.level,
+            block_frames=BLOCK_FRAMES,
+            start_ms=frame // FRAMES_PER_MS,
+        )
+
     def _produce(self) -> None:
         blocks: Iterator[Samples] | None = None
         generation = -1
+        pos = 0  # the file frame the next block starts at
+        switch_at: int | None = None  # where a pending level takes over
         while True:
             with self.lock:
                 while (
                     not self.closed
                     and generation == self.generation
                     and (len(self.queue) >= AHEAD_BLOCKS or blocks is None and generation >= 0)
+                    and not (self.pending_level is not None and switch_at is None)
                 ):
                     self.wake.wait(0.5)
                 if self.closed:
                     return
                 if generation != self.generation:
                     generation = self.generation
-                    start_ms = self.render_from // FRAMES_PER_MS
-                    blocks = render(
-                        self.timeline,
-                        self.bank,
-                        self.level,
-                        block_frames=BLOCK_FRAMES,
-                        start_ms=start_ms,
-                    )
-            assert blocks is not None
-            block = next(blocks, None)  # rendered outside the lock
+                    if self.pending_level is not None:  # a seek is a seam anyway
+                        self.level, self.pending_level = self.pending_level, None
+                    pos, switch_at = self.render_from, None
+                    blocks = self._render_from(pos)
+                elif self.pending_level is not None and switch_at is None:
+                    quiet = self.quiet_from(pos)
+                    switch_at = self.total + 1 if quiet is None else quiet  # None: at a seek
+            if blocks is None:
+                continue
+            try:
+                block = next(blocks, None)  # rendered outside the lock
+            except Exception as exc:  # e.g. a clip the speech cache could not store
+                with self.lock:
+                    self.render_failed = exc
+                return
             with self.lock:
                 if generation != self.generation:
                     continue  # a seek happened meanwhile: drop it
                 if block is None:
                     blocks = None
                     continue
-                self.queue.append(block)
+                if (
+                    switch_at is not None
+                    and self.pending_level is not None
+                    and pos + len(block) >= switch_at
+                ):
+                    block = block[: switch_at - pos]
+                    self.level, self.pending_level = self.pending_level, None
+                    blocks, switch_at = self._render_from(switch_at), None
+                pos += len(block)
+                if len(block):
+                    self.queue.append(block)
+
+    def set_level(self, level: Level) -> None:
+        """Go on at ``level`` without a seam: from the first quiet moment not yet rendered
+        (QUIET_MS of silence, more than the limiter looks back, so from there the audio is
+        exactly what ``render`` gives at that level), or at the next seek.
+
+        A cold start plays at a provisional level until the exact one is known.
+        """
+        with self.lock:
+            self.pending_level = level
+            self.wake.notify_all()
+
+    def quiet_from(self, frame: int) -> int | None:
+        """The first frame at or after ``frame``, on a whole millisecond, that QUIET_MS of
+        silence leads up to; None if the routine is never quiet again."""
+        ms = -(-frame // FRAMES_PER_MS)
+        lo = 0  # where the current gap becomes quiet enough
+        for start, end in self.sounding:
+            if max(lo, ms) <= start:
+                return ms_to_frames(max(lo, ms))
+            lo = max(lo, end + QUIET_MS)
+        q = max(lo, ms)
+        return ms_to_frames(q) if q <= self.timeline.duration_ms else None
 
     # -- the audio thread ----------------------------------------------------------
     def pull(self, n: int) -> Samples:
@@ -369,6 +435,9 @@ class Session:
                 if self.stopping:
                     self.output.stop(drain=False)
                     break
+                if self.render_failed is not None:
+                    self.output.stop(drain=False)
+                    raise self.render_failed
                 if self.output.failed is not None:
                     failure = self.output.failed
                     if isinstance(failure, AudioDeviceError):
