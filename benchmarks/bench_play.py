@@ -478,6 +478,7 @@ class LongPlay:
     cpu_pct: float = 0.0
     child_cpu_pct: float | None = None  # the pacat backend's pacat
     underruns: int | None = None
+    device_underruns: int | None = None  # reported by the sound system (sounddevice only)
     position_ms: int | None = None  # at the status query
     end_error: int = 0  # frames
     start_match: float = 0.0
@@ -565,6 +566,7 @@ def _measure_play(
     _, out = run([*VOICEGUIDE, "ctl", "status", "--socket", str(sock)], env, timeout=20)
     status = json.loads(out)
     result.underruns = status.get("underruns")
+    result.device_underruns = status.get("device_underruns")
     result.position_ms = status.get("position_ms")
 
 
@@ -688,6 +690,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = max(1, args.repeat)
     jobs = args.jobs if args.jobs > 0 else repeat * len(BACKENDS)
     began = time.perf_counter()
+    # As installed: the package's bytecode compiled (setup.sh does this too), so no run pays
+    # for compiling what an edit made stale when the environment forbids writing bytecode.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "voiceguide")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     bytecode = "off (PYTHONDONTWRITEBYTECODE)" if sys.flags.dont_write_bytecode else "on"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
@@ -726,7 +735,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\n   {CPU_WINDOW_S:.0f} s from {CPU_SKIP_S:.0f} s after its socket opened. 3: end"
         " alignment minus start alignment, in"
         f"\n   frames at {RATE} Hz (min: the smallest error). 4: `ctl status` underruns"
-        f" {STATUS_BEFORE_END_S:.0f} s before the end."
+        f" {STATUS_BEFORE_END_S:.0f} s before the end: the player's own (blocks not"
+        "\n   rendered in time) and, where the backend can tell, the sound system's."
         f"\nWhole run {time.perf_counter() - began:.0f} s."
     )
     if notes:
@@ -909,6 +919,15 @@ def measure(tmp: Path, repeat: int, jobs: int, notes: list[str]) -> list[Row]:
         if any(r.underruns is None for r in results if r.backend == backend):
             notes.append(f"{backend}: `ctl status` gave no 'underruns'")
         rows.append(Row(f"4. underruns, 2-min, {backend}", counts, unit=""))
+        device = [r.device_underruns for r in results if r.backend == backend]
+        if all(d is not None for d in device):
+            rows.append(
+                Row(
+                    f"   reported by the sound system, {backend}",
+                    [float(d or 0) for d in device],
+                    unit="",
+                )
+            )
     return rows
 
 

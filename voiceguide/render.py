@@ -106,13 +106,13 @@ class _Mixer:
         return gain
 
     def _duck_chunks(self, b0: int, b1: int) -> tuple[_F64, _F64] | None:
-        """Per 1 ms chunk of frames [b0, b1): the tone bed's largest gain, and its mean
-        square gain; None where no speech ducks it.
+        """Per 1 ms chunk of frames [b0, b1): the tone bed's largest gain, and the square
+        of its mean gain (for energies); None where no speech ducks it.
 
         Speech starts, ends and ramps fall on whole milliseconds, so within a chunk each
         speech's weight is linear: its ends give the exact least weight and mean. Where two
         speeches' ramps meet, their weights combine by their maxima, which puts the bed's
-        largest gain on the safe side and its mean square within a hair.
+        largest gain on the safe side and its mean within a hair.
         """
         spans = self._ducking(b0, b1)
         if not spans:
