@@ -1,8 +1,8 @@
-"""The command line's start-up: what it imports, and the no-op export fast path.
+"""The command line's start-up: what it imports, and the export fast path.
 
-``voiceguide --help`` must not import numpy or yaml; an export when nothing changed must not
-import typer either (``voiceguide.cli.fast``), and must read its arguments exactly as the
-``export`` command does, or leave them to it.
+``voiceguide --help`` must not import numpy or yaml; a plain export must not import typer
+(``voiceguide.cli.fast``), nor, when nothing changed, numpy or yaml either; and it must
+read its arguments exactly as the ``export`` command does, or leave them to it.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def test_noop_export_imports_no_numpy_yaml_or_typer(tmp_path: Path) -> None:
     assert "typer" in modules
     assert not modules & HEAVY
 
-    forced, _ = run_cli("export", str(script), "-o", "out.wav", "--force", cwd=tmp_path)
+    forced, modules = run_cli("export", str(script), "-o", "out.wav", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout.startswith("wrote out.wav\n")
+    assert not modules & TYPER  # a plain export is run before typer is needed
 
     script.write_text(SCRIPT.replace("Go.", "Go on."), encoding="utf-8")
     changed, _ = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
@@ -183,7 +184,7 @@ def test_fast_path_reads_arguments_as_typer_does(
 @pytest.mark.parametrize("args", DECLINED, ids=lambda a: " ".join(a) or "(none)")
 def test_fast_path_declines_anything_unusual(args: list[str]) -> None:
     assert parse_export(args) is None
-    assert not fast.noop_export(args)
+    assert not fast.fast_export(args)
 
 
 def test_fast_path_leaves_shell_completion_to_click(
@@ -194,9 +195,9 @@ def test_fast_path_leaves_shell_completion_to_click(
     voiceguide.pipeline.export(script, output)
     args = ["export", str(script), "-o", str(output)]
     monkeypatch.setenv(fast.COMPLETE_VAR, "bash_complete")
-    assert not fast.noop_export(args)
+    assert not fast.fast_export(args)
     monkeypatch.delenv(fast.COMPLETE_VAR)
-    assert fast.noop_export(args)
+    assert fast.fast_export(args)  # up to date: said so
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@
 This is the one place where errors become a one-line message and an exit code (see
 ``voiceguide.errors.ExitCode``); ``--debug`` shows the traceback instead.
 
-Start-up stays short: typer (with click, pydantic and rich) is imported only when the command
-line is parsed in full (``voiceguide.cli.commands``), and an export when nothing changed is
-answered before that (``voiceguide.cli.fast``).
+Start-up stays short: typer (with click and rich) is imported only when the command line is
+parsed in full (``voiceguide.cli.commands``); a plain ``export`` is read and run before
+that (``voiceguide.cli.fast``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        from voiceguide.cli.fast import noop_export
+        from voiceguide.cli.fast import fast_export
 
-        if noop_export(sys.argv[1:]):
+        if fast_export(sys.argv[1:]):
             return
         from voiceguide.cli.commands import app
 

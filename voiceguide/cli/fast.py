@@ -1,25 +1,27 @@
-"""``voiceguide export`` when nothing changed, answered before typer is imported.
+"""``voiceguide export`` read and run before typer is imported.
 
-Importing typer (with click, pydantic and rich) and building the command line takes most of
-the time of an export that has nothing to do. So ``voiceguide.cli.main`` first hands the
-arguments to ``noop_export``: it reads them itself, and only when they are plainly an export
-(without ``--force``) whose outputs are current (``voiceguide.manifest.is_current``) does it
-print what the ``export`` command prints and finish. In every other case, including anything
-unusual about the arguments (an option it does not know, a repeated option, an attached
-short-option value, a value starting with ``-``, ``--``) or any error, it returns False and
-the full command line parses them, does the work or reports the error.
+Importing typer (with click and rich) and building the command line takes a good part of
+the start-up, and an export is the command run most (and timed: see the README's
+benchmarks). So ``voiceguide.cli.main`` first hands the arguments to ``fast_export``: it
+reads them itself and, when they are plainly an export, runs it (``export_command``, which
+the typer command runs too). In every other case, including anything unusual about the
+arguments (an option it does not know, a repeated option, an attached short-option value,
+a value starting with ``-``, ``--``), it returns False and the full command line parses
+them. Errors from the export itself are reported by ``main``, as for any command.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from voiceguide.errors import Interrupted
 from voiceguide.export import DEFAULT_BITRATE
+
+if TYPE_CHECKING:
+    from voiceguide.pipeline import ExportResult
 
 COMPLETE_VAR = "_VOICEGUIDE_COMPLETE"  # click's shell completion: the full command line answers
 _FLAGS = {"--split": "split", "--subtitles": "subtitles", "--force": "force"}
@@ -127,29 +129,73 @@ def up_to_date_message(outputs: Iterable[Path]) -> str:
     return f"up to date: {', '.join(map(str, outputs))} (use --force to redo)"
 
 
-def noop_export(args: Sequence[str]) -> bool:
-    """Answer ``voiceguide export`` when nothing changed; False: parse ``args`` in full."""
+def export_command(args: ExportArgs) -> None:
+    """What ``voiceguide export`` does: export, with a progress bar on a terminal, and say
+    what was written (or that nothing needed doing)."""
+    from voiceguide.pipeline import export
+    from voiceguide.units import clock
+
+    # Checked here too (the export checks again) so that an export with nothing to do
+    # imports nothing heavy, not even the progress bar (rich).
+    if not args.force:
+        current = up_to_date(
+            args.script,
+            args.output,
+            engine=args.engine,
+            bitrate=args.bitrate,
+            split=args.split,
+            subtitles=args.subtitles,
+        )
+        if current is not None:
+            _say(up_to_date_message(current))
+            return
+
+    def run(progress: Callable[[int, int], None] | None = None) -> ExportResult:
+        return export(
+            args.script,
+            args.output,
+            engine=args.engine,
+            bitrate=args.bitrate,
+            split=args.split,
+            subtitles=args.subtitles,
+            force=args.force,
+            progress=progress,
+        )
+
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("exporting"), BarColumn(), TimeRemainingColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("export", total=None)
+            result = run(lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        result = run()
+    if result.skipped:
+        _say(up_to_date_message(result.outputs))
+        return
+    loud = ""
+    if result.lufs is not None and result.peak_dbtp is not None:
+        loud = f", {result.lufs:.1f} LUFS, true peak {result.peak_dbtp:.1f} dBTP"
+    for out in result.outputs:
+        _say(f"wrote {out}")
+    _say(f"length {clock(result.duration_ms)}{loud}")
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def fast_export(args: Sequence[str]) -> bool:
+    """Run ``voiceguide export`` without typer; False: leave ``args`` to the full command
+    line (they are not plainly an export, or the shell is completing a command)."""
     parsed = parse_export(args)
-    if parsed is None or parsed.force or COMPLETE_VAR in os.environ:
+    if parsed is None or COMPLETE_VAR in os.environ:
         return False
     from voiceguide.cli import state
 
     state["debug"] = parsed.debug
-    try:
-        outputs = up_to_date(
-            parsed.script,
-            parsed.output,
-            engine=parsed.engine,
-            bitrate=parsed.bitrate,
-            split=parsed.split,
-            subtitles=parsed.subtitles,
-        )
-    except Interrupted:
-        raise
-    except Exception:  # the full command line reports it (or finds that it is not one)
-        return False
-    if outputs is None:
-        return False
-    sys.stdout.write(up_to_date_message(outputs) + "\n")
-    sys.stdout.flush()
+    export_command(parsed)
     return True

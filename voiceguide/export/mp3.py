@@ -11,7 +11,11 @@ input frames, aligned to the input (tests check both).
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from pathlib import Path
+from types import TracebackType
 from typing import BinaryIO
 
 import lameenc
@@ -39,6 +43,7 @@ DEFAULT_BITRATE = 96  # kbit/s; keep equal to voiceguide.export.DEFAULT_BITRATE
 # MPEG-2 Layer III (sample rates 16-24 kHz) constant bitrates.
 BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _FLUSH_BYTES = 256 * 1024  # encoded bytes gathered before a CRC update and a write
+_QUEUE_BLOCKS = 8  # PCM blocks waiting for the encoder
 
 
 def check_bitrate(bitrate: int) -> None:
@@ -49,7 +54,13 @@ def check_bitrate(bitrate: int) -> None:
 
 
 class Mp3Writer(FileWriterBase):
-    """Encode a track block by block; ``finish`` flushes LAME and patches the Info frame."""
+    """Encode a track block by block; ``finish`` flushes LAME and patches the Info frame.
+
+    LAME runs on a thread of its own, fed 16-bit PCM through a short queue: lameenc releases
+    the GIL while it encodes, so converting the next block, and everything upstream of
+    the writer, overlaps the encoding instead of adding to it. The thread also writes the
+    encoded bytes and keeps their CRC.
+    """
 
     def __init__(self, path: Path, info: TrackInfo, bitrate: int = DEFAULT_BITRATE) -> None:
         check_bitrate(bitrate)
@@ -65,6 +76,9 @@ class Mp3Writer(FileWriterBase):
         self._audio_bytes = 0
         self._music_crc = 0
         self._header: FrameHeader | None = None
+        self._pcm: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_BLOCKS)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
         self._file: BinaryIO = path.open("wb")
         try:
             self._file.write(render_id3(info))
@@ -80,12 +94,63 @@ class Mp3Writer(FileWriterBase):
     def write(self, block: NDArray[np.float32]) -> None:
         if not block.size:
             return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._encode, name="voiceguide-lame")
+            self._thread.start()
         self._samples += block.size
-        self._pending += self._encoder.encode(to_pcm16(block).tobytes())
-        if len(self._pending) >= _FLUSH_BYTES:
-            self._drain()
+        pcm = to_pcm16(block).tobytes()
+        while True:
+            self._raise_failure()
+            try:
+                self._pcm.put(pcm, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _encode(self) -> None:
+        """The encoding thread: PCM from the queue until None, encoded, CRC'd, written."""
+        try:
+            while (pcm := self._pcm.get()) is not None:
+                self._pending += self._encoder.encode(pcm)
+                if len(self._pending) >= _FLUSH_BYTES:
+                    self._drain()
+        except BaseException as exc:  # handed to the writing thread
+            self._error = exc
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _join(self) -> None:
+        """Let the encoding thread finish what it was given, and end."""
+        if self._thread is None:
+            return
+        while self._thread.is_alive():
+            try:
+                self._pcm.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                if self._error is not None:  # it stopped taking blocks
+                    break
+        self._thread.join()
+        self._thread = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._thread is not None:  # an error cut the track short: stop the encoder
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._pcm.get_nowait()
+            self._join()
+        super().__exit__(exc_type, exc, tb)
 
     def finish(self) -> None:
+        self._join()
+        self._raise_failure()
         if self._samples == 0:
             # lameenc only flushes an initialised encoder, and an encode call initialises it.
             # LAME then emits delay and padding only, which the Info frame marks as such.
