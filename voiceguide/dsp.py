@@ -102,13 +102,23 @@ def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int) -> Samples:
 
 
 def _moving_rms(x: Samples, width: int) -> _F64:
-    """Root-mean-square over a centred window of ``width`` samples (shorter at the ends)."""
-    width = max(1, min(width, len(x)))
-    csum = np.concatenate([[0.0], np.cumsum(np.square(x, dtype=np.float64))])
-    lo = np.clip(np.arange(len(x)) - width // 2, 0, len(x))
-    hi = np.clip(lo + width, 0, len(x))
-    mean = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
-    rms: _F64 = np.sqrt(np.maximum(mean, 0.0))
+    """Root-mean-square over a window of ``width`` samples centred on each sample; near
+    the start the window starts at the first sample, near the end it is cut short."""
+    n = len(x)
+    width = max(1, min(width, n))
+    half = width // 2
+    csum = np.empty(n + 1)
+    csum[0] = 0.0
+    np.cumsum(np.square(x, dtype=np.float64), out=csum[1:])
+    # Window i spans [i - half, i - half + width), clipped to the signal: with
+    # ext[k] = csum[min(k, n + half) - half], its sum is ext[i + width] - ext[i].
+    ext = np.concatenate([np.zeros(half), csum, np.full(width - half, csum[-1])])
+    sums = ext[width : width + n] - ext[:n]
+    counts = np.full(n, float(width))
+    sums[:half] = csum[width]  # the first windows all start at sample 0
+    tail = np.arange(max(half, n - width + half), n)
+    counts[tail] = n - (tail - half)
+    rms: _F64 = np.sqrt(np.maximum(sums / counts, 0.0))
     return rms
 
 

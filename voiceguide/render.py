@@ -341,13 +341,17 @@ def analyse(
     a LU (tests check the built-in routines); the export measures its output again.
     """
     mixer = _Mixer(timeline, bank, estimate=estimate)
-    raw_lufs = _loudness(energy for energy, _ in mixer.stats(block_frames=STATS_BLOCK_FRAMES))
+    raw_peak = 0.0
+
+    def raw_energies() -> Iterator[_F64]:
+        nonlocal raw_peak
+        for energy, peaks in mixer.stats(block_frames=STATS_BLOCK_FRAMES):
+            raw_peak = max(raw_peak, float(peaks.max(initial=0.0)))
+            yield energy
+
+    raw_lufs = _loudness(raw_energies())
     if not math.isfinite(raw_lufs):  # silence: nothing to normalise
         return Level(0.0, ceiling_dbtp, 0.0, raw_lufs, -math.inf)
-    raw_peak = max(
-        (float(peaks.max()) for _, peaks in mixer.stats(block_frames=STATS_BLOCK_FRAMES)),
-        default=0.0,
-    )
     gain = target_lufs - raw_lufs
     peak = 20 * math.log10(raw_peak) + gain if raw_peak > 0 else -math.inf
     if peak <= ceiling_dbtp:
