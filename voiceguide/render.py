@@ -66,7 +66,8 @@ class _Mixer:
     def __init__(self, timeline: Timeline, bank: SpeechBank, *, estimate: bool = False) -> None:
         self.timeline = timeline
         self.bank = bank
-        self.estimate = estimate  # stand in typical stats for clips still being prepared
+        self.estimate = estimate  # stand in stats for clips still being prepared
+        self._donor: Samples | None = None  # see ``_stand_in``
         self.total = ms_to_frames(timeline.duration_ms)
         self.events: list[Speech | Tone] = sorted(
             (e for e in timeline.events if not isinstance(e, Silence)),
@@ -136,6 +137,25 @@ class _Mixer:
         g_mean = 1.0 - cut * mean
         return largest, g_mean * g_mean
 
+    def _stand_in(self, frames: int) -> Samples:
+        """Stats for a clip still being prepared: a ready clip's, repeated to the length.
+
+        Every prepared clip reads SPEECH_LUFS and is limited alike, so another clip's
+        energies and peaks stand in well for the loudness (and for what the limiter takes
+        from it). With no clip ready yet, a steady voice at SPEECH_LUFS.
+        """
+        if self._donor is None:
+            ready = (self.bank.clip(e.text, e.voice) for e in self.events if isinstance(e, Speech))
+            done = [c for c in ready if c.pending is None or c.pending.done()]
+            longest = max(done, key=lambda c: c.frames, default=None)
+            self._donor = (
+                longest.load_stats() if longest is not None else _typical_speech_stats(24_000)
+            )
+        chunks = -(-frames // FRAMES_PER_MS)
+        reps = -(-chunks // self._donor.shape[1])
+        stand_in: Samples = np.tile(self._donor, (1, reps))[:, :chunks]
+        return stand_in
+
     def _parts(
         self, block_frames: int, start_frame: int, with_samples: bool
     ) -> Iterator[tuple[int, int, list[_Part]]]:
@@ -160,7 +180,7 @@ class _Mixer:
                     clip = self.bank.clip(ev.text, ev.voice)
                     frames = clip.frames
                     if self.estimate and clip.pending is not None and not clip.pending.done():
-                        stats = _typical_speech_stats(frames)
+                        stats = self._stand_in(frames)
                     else:
                         stats = clip.load_stats()
                     if with_samples:
@@ -263,18 +283,41 @@ class _Part:
 
 @functools.lru_cache(maxsize=64)
 def _tone_stats(name: str, frames: int) -> Samples:
-    """``dsp.chunk_stats`` of a tone (a routine repeats the same few tones)."""
+    """``dsp.chunk_stats`` of a tone (a routine repeats the same few tones).
+
+    Kept for the process, and on disk beside the speech cache (``<cache>/tones``): working
+    them out costs a few milliseconds per tone, which a cold start would otherwise spend
+    before its first sound.
+    """
+    import os
+
+    from voiceguide.manifest import MIX_VERSION
+    from voiceguide.paths import cache_dir
+
+    path = cache_dir() / "tones" / f"{name}-{frames}-{MIX_VERSION}.npy"
+    try:
+        stats: Samples = np.load(path, allow_pickle=False)
+        if stats.shape == (2, -(-frames // FRAMES_PER_MS)) and stats.dtype == np.float32:
+            stats.flags.writeable = False
+            return stats
+    except (OSError, ValueError):
+        pass
     stats = chunk_stats(tones.tone(name, frames))
     stats.flags.writeable = False
+    try:  # best effort, atomic: a rename of a finished file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+        with open(temp, "wb") as f:
+            np.save(f, stats, allow_pickle=False)
+        os.replace(temp, path)
+    except OSError:
+        pass
     return stats
 
 
 def _typical_speech_stats(frames: int) -> Samples:
-    """Stats for a clip not yet prepared: a steady SPEECH_LUFS with a 6 dB crest factor.
-
-    Every prepared clip reads SPEECH_LUFS integrated, so its energy is known on average;
-    its peaks are not, and are taken low enough that the limiter leaves it alone.
-    """
+    """Stats of a steady voice at SPEECH_LUFS with a 6 dB crest factor (``_stand_in``
+    when no clip is ready to lend its own)."""
     from voiceguide.dsp import SPEECH_LUFS
 
     chunks = -(-frames // FRAMES_PER_MS)
