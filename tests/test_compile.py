@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import DurationBank, write
+import pytest
+
+from tests.conftest import SCRIPTS, DurationBank, write
 from voiceguide.compile import CHIME_LEAD_MS, compile_routine
 from voiceguide.script import load_script
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
@@ -265,3 +267,21 @@ steps:
     assert s[3][0] == timed + 50_000
     assert tl.chapters[0].end_ms == timed + 60_000 == tl.duration_ms
     assert Timeline.from_json(tl.to_json()) == tl
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS.rglob("*.yaml")), ids=lambda p: p.stem)
+def test_prefixes_handed_on_are_prefixes_of_the_whole(script: Path, bank: DurationBank) -> None:
+    """What a player may start on is exactly what the finished timeline holds there."""
+    prefixes: list[Timeline] = []
+    whole = compile_routine(load_script(script), bank, on_final=prefixes.append).timeline
+    assert prefixes
+    ends = [p.duration_ms for p in prefixes]
+    assert ends == sorted(ends) and ends[-1] <= whole.duration_ms
+    for prefix in prefixes:
+        ms = prefix.duration_ms
+        assert prefix.events == tuple(e for e in whole.events if e.start_ms < ms)
+        assert all(e.end_ms <= ms for e in prefix.events)  # nothing is cut at the end
+        assert prefix.sides == tuple(p for p in whole.sides if p.start_ms < ms)
+        known = [c for c in prefix.chapters if c.end_ms <= ms and c in whole.chapters]
+        assert known == [c for c in whole.chapters if c.end_ms <= ms]
+        assert prefix.chapters  # never empty: a player always knows where it is

@@ -113,3 +113,44 @@ def test_a_finished_play_exits_0(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "finished"
+
+
+COLD = """title: Cold Start
+voice: {engine: fake}
+intro: |
+  Welcome. This first paragraph is heard while the rest is still being spoken.
+
+  A second paragraph.
+steps:
+  - {name: One, duration: 8s, say: Begin the first step., cues: [{at: 3s, say: Three seconds in.}]}
+  - {name: Two, duration: 8s, say: And the second., cues: [{at: halfway, say: Halfway there.}]}
+"""
+
+
+def play_fast(script: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(script), "--output", "null", "--fast"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_cold_start_plays_to_the_end(tmp_path: Path) -> None:
+    """Nothing cached: it starts on the first part laid out and plays the whole."""
+    done = play_fast(write(tmp_path, COLD), tmp_path / "fresh-cache")
+    assert (done.returncode, done.stderr.strip()) == (0, "finished")
+    assert list((tmp_path / "fresh-cache" / "speech").glob("*.npy"))  # all spoken by now
+
+
+def test_a_cold_start_stops_on_cues_that_do_not_fit(tmp_path: Path) -> None:
+    """Found only once all is laid out: the play stops with the same error and code."""
+    misfit = COLD.replace(
+        "{at: halfway, say: Halfway there.}", "{before_end: 1s, say: " + "word " * 40 + "}"
+    )
+    done = play_fast(write(tmp_path, misfit), tmp_path / "fresh-cache")
+    assert done.returncode == ExitCode.CUE_FIT, done.stderr
+    assert "do not fit" in done.stderr and "Traceback" not in done.stderr

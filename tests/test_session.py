@@ -18,6 +18,7 @@ from voiceguide.player.control import Action, Command
 from voiceguide.player.session import BLOCK_FRAMES, Session
 from voiceguide.render import analyse, render
 from voiceguide.script import load_script
+from voiceguide.timeline import Silence, Timeline
 from voiceguide.units import FRAMES_PER_MS, ms_to_frames, spoken
 from voiceguide.voices.cache import SpeechCache
 
@@ -240,3 +241,44 @@ def test_the_estimate_needs_no_clip_to_be_ready(
     release.set()
     exact = analyse(timeline, bank)
     assert estimate.gain_db == pytest.approx(exact.gain_db, abs=1.5)
+
+
+def test_a_growing_timeline_plays_exactly_the_whole(tmp_path: Path) -> None:
+    """A cold start plays the compiler's prefixes as they come: the joins are exact."""
+    bank = SpeechCache(tmp_path / "speech")
+    prefixes: list[Timeline] = []
+    whole = compile_routine(load_script(write(tmp_path, SCRIPT)), bank, prefixes.append)
+    timeline = whole.timeline
+    level = analyse(timeline, bank)
+    ref = np.concatenate(list(render(timeline, bank, level)))
+    first, *more = [p for p in prefixes if p.duration_ms > 0]
+    s = Session(first, bank, level, PullOutput(), complete=False)  # type: ignore[arg-type]
+    s.start_rendering(head_start=1)
+    got: list[np.ndarray] = []  # type: ignore[type-arg]
+    wait = ms_to_frames(next(e.start_ms for e in timeline.events if isinstance(e, Silence)))
+    try:
+        for nxt in [*more, timeline]:
+            # What this part can be played up to (the wait needs a "ready" to go on).
+            ready = min(s.quiet_before(s.total), wait)
+            if ready > s.cursor:
+                got.append(take(s, ready - s.cursor))
+            s.extend(nxt, complete=nxt is timeline)
+        if wait > s.cursor:
+            got.append(take(s, wait - s.cursor))
+    finally:
+        s.close()
+    played = np.concatenate(got)
+    np.testing.assert_array_equal(played, ref[: len(played)])
+    assert s.underruns == 0
+
+
+def test_a_partial_timeline_does_not_finish(tmp_path: Path) -> None:
+    bank = SpeechCache(tmp_path / "speech")
+    prefixes: list[Timeline] = []
+    compile_routine(load_script(write(tmp_path, SCRIPT)), bank, prefixes.append)
+    part = prefixes[1]
+    s = Session(part, bank, analyse(part, bank), PullOutput(), complete=False)  # type: ignore[arg-type]
+    s.seek(part.duration_ms)
+    assert not s.finished
+    s.handle(Command(Action.NEXT))  # past what is known: nothing to skip to yet
+    assert s.cursor == ms_to_frames(part.duration_ms) and not s.finished

@@ -15,6 +15,7 @@ the last, inside that step's chapter, with its "Next: ..." preview.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -81,9 +82,16 @@ class _Placed:
 
 
 class _Builder:
-    def __init__(self, routine: Routine, bank: SpeechBank) -> None:
+    def __init__(
+        self,
+        routine: Routine,
+        bank: SpeechBank,
+        on_final: Callable[[Timeline], None] | None = None,
+    ) -> None:
         self.routine = routine
         self.bank = bank
+        self.on_final = on_final
+        self.origin: int | None = None  # known once the intro is laid out
         self.voice: VoiceSettings = routine.voice
         self.placed: list[_Placed] = []
         self.tones: list[Tone] = []
@@ -111,10 +119,37 @@ class _Builder:
         if duration > 0:
             self.tones.append(Tone(start, duration, name, step))
 
+    def final(self, ms: int) -> None:
+        """Everything before file time ``ms`` is laid out for good: hand on that much."""
+        if self.on_final is not None:
+            self.on_final(self.prefix(ms))
+
+    def prefix(self, ms: int) -> Timeline:
+        """The timeline so far, up to ``ms``: a prefix of the one ``build`` returns."""
+        r = self.routine
+        events: list[Speech | Tone | Silence] = [p.speech for p in self.placed]
+        events += self.tones
+        events += self.silences
+        events = sorted((e for e in events if e.start_ms < ms), key=_event_key)
+        chapters = list(self.chapters)
+        if self.origin is None and r.intro:  # the intro, so far
+            chapters.insert(0, Chapter(0, ms, INTRO_TITLE, None))
+        return Timeline(
+            title=r.title,
+            author=r.author,
+            duration_ms=ms,
+            origin_ms=self.origin if self.origin is not None else ms,
+            events=tuple(events),
+            chapters=tuple(chapters),
+            sides=tuple(p for p in self.sides if p.start_ms < ms),
+        )
+
     def paragraphs(self, text: str, start: int, cue: str, limit: int = 1 << 62) -> int:
         """Speak blank-line separated paragraphs one after another; returns the end."""
         t = start
-        for para in text.split("\n\n"):
+        for i, para in enumerate(text.split("\n\n")):
+            if i:
+                self.final(t)  # the pause before this paragraph is a quiet place to go on
             s = self.say(
                 para,
                 t,
@@ -139,9 +174,11 @@ class _Builder:
             origin = -(-(end + INTRO_TAIL_MS) // 1000) * 1000
             self.chapters.append(Chapter(0, origin, INTRO_TITLE, None))
             t = origin
-        origin = t
+        origin = self.origin = t
         for index, step in enumerate(r.steps):
+            self.final(t)
             t = self.step(index, step, t)
+        self.final(t)
         if r.outro:
             start = t
             self.tone("chime", t, CHIME_MS, None)
@@ -363,6 +400,13 @@ def _event_key(e: Speech | Tone | Silence) -> tuple[int, int, str]:
     return (e.start_ms, _KIND_RANK[e.kind], label)
 
 
-def compile_routine(routine: Routine, bank: SpeechBank) -> Compiled:
-    """Build the timeline of ``routine``, measuring every spoken clip through ``bank``."""
-    return _Builder(routine, bank).build()
+def compile_routine(
+    routine: Routine, bank: SpeechBank, on_final: Callable[[Timeline], None] | None = None
+) -> Compiled:
+    """Build the timeline of ``routine``, measuring every spoken clip through ``bank``.
+
+    ``on_final`` is handed prefixes of the timeline as it is laid out (after each intro
+    paragraph, and at each step's start): everything in a prefix is as it will be in the
+    whole. A player can start on them before the last cue is spoken into the cache.
+    """
+    return _Builder(routine, bank, on_final).build()

@@ -6,6 +6,7 @@ expected failures.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -19,10 +20,12 @@ from voiceguide.paths import scripts_dir
 if TYPE_CHECKING:
     from voiceguide.compile import Compiled
     from voiceguide.model import Routine
+    from voiceguide.player.compiling import Compiling
     from voiceguide.player.session import PlayResult, Session
     from voiceguide.render import Level, Samples
     from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
+    from voiceguide.voices.cache import SpeechCache
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 # Lossy encoders overshoot peaks (MP3 at 24 kHz, measured on the built-in routines: up to
@@ -61,7 +64,7 @@ def resolve_script(name: str | Path) -> Path:
     )
 
 
-def open_bank() -> SpeechBank:
+def open_bank() -> SpeechCache:
     """The speech cache in the user cache directory."""
     from voiceguide.paths import cache_dir
     from voiceguide.voices.cache import SpeechCache
@@ -286,29 +289,32 @@ def play(
     """
     from voiceguide.errors import Interrupted
     from voiceguide.player import resume as positions
+    from voiceguide.player.compiling import Compiling
     from voiceguide.player.control import ControlHub
     from voiceguide.player.output import open_output
     from voiceguide.player.session import Session
-    from voiceguide.render import CEILING_DBTP, TARGET_LUFS
-    from voiceguide.voices.cache import SpeechCache
+    from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse
+    from voiceguide.timeline import Timeline
 
     path = resolve_script(script)
-    _, compiled, bank = compile_script(path, engine=engine, wait=False)
-    if compiled.issues:
-        lines = "\n".join(str(i) for i in compiled.issues)
-        raise CueFitError(
-            f"{len(compiled.issues)} cue(s) do not fit; run 'voiceguide check':\n{lines}"
-        )
-    timeline = compiled.timeline
-    # Cold (clips still being prepared): start at a provisional level, and switch to the
-    # exact one, the export's, at the first quiet moment after it is known.
-    cold = isinstance(bank, SpeechCache) and bank.busy
-    if cold:
-        from voiceguide.render import analyse
+    routine = load(path, engine=engine)
+    bank = open_bank()
+    job = Compiling(routine, bank)
+    # Warm, the whole is laid out at once. Cold, every cue is spoken into the cache first:
+    # play from the first part that is ready, as the rest is laid out behind it.
+    first = job.result() if from_step or resume else job.first(FIRST_PART_MS)
+    if isinstance(first, Timeline):  # a prefix: the speech is still being synthesised
+        from voiceguide.player.compiling import EstimatingBank, estimated_timeline
 
-        level = analyse(timeline, bank, estimate=True)
+        timeline, complete = first, False
+        level = analyse(estimated_timeline(routine, bank), EstimatingBank(bank), estimate=True)
     else:
-        level = _level(timeline, bank, CEILING_DBTP, TARGET_LUFS)
+        _refuse_misfits(first)
+        timeline, complete = first.timeline, True
+        if bank.busy:  # all spoken, but some clips are still being prepared
+            level = analyse(timeline, bank, estimate=True)
+        else:
+            level = _level(timeline, bank, CEILING_DBTP, TARGET_LUFS)
     start_ms = 0
     if from_step:
         start_ms = find_step(timeline, from_step)
@@ -316,8 +322,18 @@ def play(
         start_ms = positions.load(path, timeline) or 0
     out = open_output(output, device, fast=fast)
     try:
-        session = Session(timeline, bank, level, out, start_ms=start_ms, volume_db=volume_db)
-        if cold:
+        session = Session(
+            timeline,
+            bank,
+            level,
+            out,
+            start_ms=start_ms,
+            volume_db=volume_db,
+            complete=complete,
+        )
+        if not complete:
+            _follow(job, session, bank)
+        elif bank.busy:
             _exact_level_later(session, bank, timeline)
         if resume and start_ms:
             session.say(session.recue(start_ms))
@@ -328,7 +344,45 @@ def play(
     if result.finished:
         positions.clear(path)
     else:
-        positions.save(path, timeline, result.position_ms)
+        # A routine that failed to compile has no position worth keeping.
+        with contextlib.suppress(VoiceguideError):
+            positions.save(path, job.result().timeline, result.position_ms)
     if result.interrupted:
         raise Interrupted()
     return result
+
+
+FIRST_PART_MS = 1000  # a cold start plays once this much of the timeline is laid out
+
+
+def _refuse_misfits(compiled: Compiled) -> None:
+    if compiled.issues:
+        lines = "\n".join(str(i) for i in compiled.issues)
+        raise CueFitError(
+            f"{len(compiled.issues)} cue(s) do not fit; run 'voiceguide check':\n{lines}"
+        )
+
+
+def _follow(job: Compiling, session: Session, bank: SpeechCache) -> None:
+    """Hand the session each part of the timeline as it is laid out; then the exact level.
+
+    Cues that do not fit (found only at the end) stop the play, as they would have stopped
+    it before it began had the routine been compiled already.
+    """
+
+    def extend(timeline: Timeline, complete: bool) -> None:
+        if not complete:
+            session.extend(timeline, complete=False)
+            return
+        try:
+            _refuse_misfits(job.result())
+        except CueFitError as exc:
+            session.abort(exc)
+            return
+        session.extend(timeline, complete=True)
+        _exact_level_later(session, bank, timeline)
+
+    def failed(error: BaseException) -> None:
+        session.abort(error if isinstance(error, Exception) else RuntimeError(str(error)))
+
+    job.follow(extend, failed)

@@ -88,16 +88,13 @@ class Session:
         start_ms: int = 0,
         volume_db: float = 0.0,
         on_progress: Callable[[int], None] | None = None,
+        complete: bool = True,
     ) -> None:
-        self.timeline = timeline
         self.bank = bank
         self.level = level
         self.output = output
-        self.total = ms_to_frames(timeline.duration_ms)
-        self.waits = [
-            _Wait(e) for e in timeline.events if isinstance(e, Silence) and e.reason == "wait"
-        ]
-        self.steps = list(timeline.chapters)
+        self._take(timeline, complete)
+        self.version = 0  # counts the timelines taken (see ``extend``)
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)
         self.queue: collections.deque[Samples] = collections.deque()
@@ -119,8 +116,35 @@ class Session:
         self.closed = False
         self.pending_level: Level | None = None
         self.render_failed: Exception | None = None
-        self.sounding = _sounding(timeline)
         self.thread = threading.Thread(target=self._produce, name="voiceguide-play", daemon=True)
+
+    def _take(self, timeline: Timeline, complete: bool) -> None:
+        self.timeline = timeline
+        self.complete = complete
+        self.total = ms_to_frames(timeline.duration_ms)
+        self.waits = [
+            _Wait(e) for e in timeline.events if isinstance(e, Silence) and e.reason == "wait"
+        ]
+        self.steps = list(timeline.chapters)
+        self.sounding = _sounding(timeline)
+
+    def extend(self, timeline: Timeline, complete: bool = True) -> None:
+        """Go on with more of the routine: ``timeline`` starts with the one played so far.
+
+        A cold start plays the prefixes the compiler hands on (``compile_routine``'s
+        ``on_final``) while it lays out the rest. The render thread renders each prefix up
+        to its last quiet moment, and goes on from there when the next one comes, so
+        the joins are exact.
+        """
+        with self.lock:
+            self._take(timeline, complete)
+            self.version += 1
+            self.wake.notify_all()
+
+    def abort(self, error: Exception) -> None:
+        """End the play with ``error`` (from the loop, as a failed render would)."""
+        with self.lock:
+            self.render_failed = error
 
     # -- the render thread -----------------------------------------------------------
     def _render_from(self, frame: int) -> Iterator[Samples]:
@@ -132,28 +156,50 @@ class Session:
             start_ms=frame // FRAMES_PER_MS,
         )
 
+    def _start(self, frame: int) -> tuple[Iterator[Samples] | None, int]:
+        """A renderer from ``frame`` (under the lock), and where it must stop.
+
+        Every start is a seam (a seek) or a quiet moment, so a pending level is taken here.
+        A partial timeline is rendered up to its last quiet moment only: past it the rest of
+        the routine, not yet known, would change what the limiter does.
+        """
+        if self.pending_level is not None:
+            self.level, self.pending_level = self.pending_level, None
+        end = self.total if self.complete else self.quiet_before(self.total)
+        if end <= frame:
+            return None, frame
+        return self._render_from(frame), end
+
     def _produce(self) -> None:
         blocks: Iterator[Samples] | None = None
         generation = -1
         pos = 0  # the file frame the next block starts at
+        end = 0  # where the current renderer stops
         switch_at: int | None = None  # where a pending level takes over
+        version = -1  # the timeline the renderer last started from
         while True:
             with self.lock:
                 while (
                     not self.closed
                     and generation == self.generation
-                    and (len(self.queue) >= AHEAD_BLOCKS or blocks is None and generation >= 0)
-                    and not (self.pending_level is not None and switch_at is None)
+                    and (
+                        len(self.queue) >= AHEAD_BLOCKS
+                        or (blocks is None and version == self.version)  # nothing new
+                    )
+                    and not (
+                        blocks is not None and self.pending_level is not None and switch_at is None
+                    )
                 ):
                     self.wake.wait(0.5)
                 if self.closed:
                     return
-                if generation != self.generation:
-                    generation = self.generation
-                    if self.pending_level is not None:  # a seek is a seam anyway
-                        self.level, self.pending_level = self.pending_level, None
+                if generation != self.generation:  # a seek
+                    generation, version = self.generation, self.version
                     pos, switch_at = self.render_from, None
-                    blocks = self._render_from(pos)
+                    blocks, end = self._start(pos)
+                elif blocks is None:  # the timeline grew: on from where the last part stopped
+                    version, switch_at = self.version, None
+                    blocks, end = self._start(pos)
                 elif self.pending_level is not None and switch_at is None:
                     quiet = self.quiet_from(pos)
                     switch_at = self.total + 1 if quiet is None else quiet  # None: at a seek
@@ -171,14 +217,15 @@ class Session:
                 if block is None:
                     blocks = None
                     continue
-                if (
-                    switch_at is not None
-                    and self.pending_level is not None
-                    and pos + len(block) >= switch_at
-                ):
-                    block = block[: switch_at - pos]
-                    self.level, self.pending_level = self.pending_level, None
-                    blocks, switch_at = self._render_from(switch_at), None
+                switching = self.pending_level is not None and switch_at is not None
+                stop = min(end, switch_at) if switching and switch_at is not None else end
+                if pos + len(block) >= stop:
+                    block = block[: stop - pos]
+                    if stop < end:  # the level changes here, a quiet moment
+                        switch_at = None
+                        blocks, end = self._start(stop)
+                    else:  # the end of what is known: wait for more (or for a seek)
+                        blocks = None
                 pos += len(block)
                 if len(block):
                     self.queue.append(block)
@@ -193,6 +240,23 @@ class Session:
         with self.lock:
             self.pending_level = level
             self.wake.notify_all()
+
+    def quiet_before(self, frame: int) -> int:
+        """The last frame at or before ``frame``, on a whole millisecond, that QUIET_MS of
+        silence leads up to (0, the start, if none)."""
+        ms = frame // FRAMES_PER_MS
+        best = 0
+        lo = 0  # where the current gap becomes quiet enough
+        for start, end in self.sounding:
+            if lo <= min(start, ms):
+                best = min(start, ms)
+            if start >= ms:
+                break
+            lo = max(lo, end + QUIET_MS)
+        else:
+            if lo <= ms:
+                best = ms
+        return ms_to_frames(best)
 
     def quiet_from(self, frame: int) -> int | None:
         """The first frame at or after ``frame``, on a whole millisecond, that QUIET_MS of
@@ -225,7 +289,7 @@ class Session:
                     continue
                 if self.paused or self.waiting or self.finished:
                     break
-                if self.cursor >= self.total:
+                if self.cursor >= self.total and self.complete:
                     self.finished = True
                     break
                 wait = self._wait_at(self.cursor)
@@ -331,7 +395,7 @@ class Session:
             self.offset = 0
             self.cursor = self.render_from = frame
             self.waiting = None
-            self.finished = frame >= self.total
+            self.finished = frame >= self.total and self.complete
             self.waited = {w.start for w in self.waits if w.start < frame}
             self.wake.notify_all()
 
@@ -370,8 +434,9 @@ class Session:
         elif action is Action.NEXT:
             if index + 1 < len(self.steps):
                 self.seek(self.steps[index + 1].start_ms)
-            else:
+            elif self.complete:
                 self.seek(self.timeline.duration_ms)
+            # else: the next step is still being laid out (a cold start's first moments)
         elif action is Action.BACK:
             if ms - chapter.start_ms < BACK_RESTARTS_MS and index > 0:
                 self.seek(self.steps[index - 1].start_ms)
@@ -413,7 +478,8 @@ class Session:
         while time.monotonic() < deadline:
             with self.lock:
                 left = self.total - self.cursor
-                if len(self.queue) >= blocks or sum(map(len, self.queue)) >= left:
+                queued = sum(map(len, self.queue)) - self.offset
+                if len(self.queue) >= blocks or queued >= left:
                     return
             time.sleep(0.002)
 

@@ -155,15 +155,30 @@ class SpeechCache:
             self._clips[(text, voice)] = clip
             return clip
 
+    def known(self, text: str, voice: VoiceSettings) -> Clip | None:
+        """The clip of ``text`` if it has been spoken (in this process or on disk), else
+        None. Never synthesises, and never waits for a synthesis running on another thread
+        (single dictionary reads need no lock)."""
+        found = self._clips.get((text, voice))
+        if found is not None or voice not in self._identity:
+            return found
+        key = self._key(text, voice, self._identity[voice])
+        path = self.directory / f"{key}.npy"
+        frames = npy_frames(path)
+        return Clip(key=key, frames=frames, path=path) if frames else None
+
     def key(self, text: str, voice: VoiceSettings) -> str:
         """The content hash naming the clip of ``text`` with ``voice``."""
+        return self._key(text, voice, self.identity(voice))
+
+    def _key(self, text: str, voice: VoiceSettings, identity: str) -> str:
         parts = [
             CACHE_VERSION,
             __version__,
             SAMPLE_RATE,
             text,
             voice.engine,
-            self.identity(voice),
+            identity,
             voice.voice,
             int(voice.rate),
             float(voice.volume),
