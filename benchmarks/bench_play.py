@@ -735,8 +735,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\n   {CPU_WINDOW_S:.0f} s from {CPU_SKIP_S:.0f} s after its socket opened. 3: end"
         " alignment minus start alignment, in"
         f"\n   frames at {RATE} Hz (min: the smallest error). 4: `ctl status` underruns"
-        f" {STATUS_BEFORE_END_S:.0f} s before the end: the player's own (blocks not"
-        "\n   rendered in time) and, where the backend can tell, the sound system's."
+        f" {STATUS_BEFORE_END_S:.0f} s before the end:"
+        "\n   the player's own (blocks not rendered in time) and, where the backend can"
+        " tell, the sound system's."
         f"\nWhole run {time.perf_counter() - began:.0f} s."
     )
     if notes:
