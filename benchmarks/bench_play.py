@@ -48,7 +48,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
@@ -67,6 +66,9 @@ import numpy.typing as npt
 from report import layout, verdict
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # for the test suite's sound server
+from tests.pulse import PulseServer, PulseUnavailable, start_pulse  # noqa: E402
+
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
 PYTHON_FLOOR = [sys.executable, "-c", "pass"]
 SHORT = "techniques/towel-lower-back-release"
@@ -76,7 +78,6 @@ BACKENDS = ("sounddevice", "pacat")
 
 RATE = 24_000  # the null sink's rate: the player's own, so nothing is resampled
 SINK = "vgbench"
-ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
 THRESHOLD = 100  # int16: a sample above this (-50 dBFS) is sound; the null sink is exact zero
 CPU_SKIP_S = 3.0
 CPU_WINDOW_S = 30.0
@@ -189,116 +190,13 @@ def children(pid: int) -> list[int]:
 # -- the sound server ------------------------------------------------------------------------
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def start_server(root: Path) -> PulseServer:
+    """The test suite's private PulseAudio server (``tests/pulse.py``), with the null sink
+    SINK as the default output and a 20 ms reader on its monitor."""
     try:
-        return "\n".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-@dataclass
-class Pulse:
-    """A private PulseAudio server with the null sink SINK (see ``tests/pulse.py``)."""
-
-    root: Path
-    proc: subprocess.Popen[bytes]
-    env: dict[str, str]  # os.environ for its clients
-    listener: subprocess.Popen[bytes] | None = None
-
-    @classmethod
-    def start(cls, root: Path, timeout: float = 10.0) -> Pulse:
-        for tool in ("pulseaudio", "pactl", "parec", "pacat"):
-            if shutil.which(tool) is None:
-                raise CommandFailed(f"{tool} not found: install pulseaudio and pulseaudio-utils")
-        if not ALSA_CONF.exists():
-            raise CommandFailed(f"{ALSA_CONF} not found: install libasound2")
-        for sub in ("home", "run", "state", "config", "client-run"):
-            (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        socket = root / "run" / "native"
-        (root / "client.conf").write_text("autospawn = no\n")
-        (root / "asound.conf").write_text(
-            "pcm.!default { type pulse }\nctl.!default { type pulse }\n"
-        )
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "ALSA_"))}
-        daemon_env = {
-            **clean,
-            "HOME": str(root / "home"),
-            "XDG_RUNTIME_DIR": str(root / "run"),
-            "PULSE_RUNTIME_PATH": str(root / "run" / "pulse"),
-            "PULSE_STATE_PATH": str(root / "state"),
-            "XDG_CONFIG_HOME": str(root / "config"),
-        }
-        cmd = [
-            "pulseaudio",
-            "--daemonize=no",
-            "--use-pid-file=no",
-            "--exit-idle-time=-1",
-            "-n",
-            "--no-cpu-limit",
-            "--log-target=stderr",
-            "--disable-shm=yes",
-            f"--load=module-null-sink sink_name={SINK} rate={RATE} channels=1 format=s16le"
-            " norewinds=1",
-            f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}",
-        ]
-        log = root / "pulseaudio.log"
-        with log.open("wb") as log_file:
-            proc = spawn(
-                cmd, daemon_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        env = {
-            **clean,
-            "PULSE_SERVER": f"unix:{socket}",
-            "PULSE_COOKIE": str(root / "cookie"),
-            "PULSE_CLIENTCONFIG": str(root / "client.conf"),
-            "PULSE_RUNTIME_PATH": str(root / "client-run"),
-            "ALSA_CONFIG_PATH": f"{ALSA_CONF}:{root / 'asound.conf'}",
-        }
-        server = cls(root, proc, env)
-        deadline = time.monotonic() + timeout
-        reason = "no socket"
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise CommandFailed(f"pulseaudio exited with {proc.returncode}", _tail(log))
-            if socket.exists():
-                try:
-                    run(["pactl", "set-default-sink", SINK], env, timeout=10)
-                    server.listen()
-                    return server
-                except CommandFailed as exc:
-                    reason = f"{exc} {exc.detail}".strip()
-            time.sleep(0.05)
-        server.stop()
-        raise CommandFailed(
-            f"pulseaudio did not answer within {timeout:g} s ({reason})", _tail(log)
-        )
-
-    def listen(self) -> None:
-        """A 20 ms reader on the monitor: the sink runs at a sound card's latency, not 2 s."""
-        listener = spawn(
-            ["parec", "-d", f"{SINK}.monitor", "--raw", "--latency-msec=20"],
-            self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self.listener = listener
-        heard = threading.Event()
-
-        def drain() -> None:
-            assert listener.stdout is not None
-            while listener.stdout.read1(65536):
-                heard.set()
-            heard.set()
-
-        threading.Thread(target=drain, name="parec-listener", daemon=True).start()
-        if not heard.wait(5.0) or listener.poll() is not None:
-            end(listener, signal.SIGKILL)
-            raise CommandFailed(f"parec could not listen to {SINK}.monitor")
-
-    def stop(self) -> None:
-        end(self.proc, signal.SIGKILL, 5.0)
-        if self.listener is not None:
-            end(self.listener, signal.SIGKILL, 5.0)
+        return start_pulse(root, SINK)
+    except PulseUnavailable as exc:
+        raise CommandFailed("cannot start PulseAudio", str(exc)) from None
 
 
 class Recorder:
@@ -310,7 +208,7 @@ class Recorder:
     click floor (through the same kind of recorder) contains too.
     """
 
-    def __init__(self, server: Pulse) -> None:
+    def __init__(self, server: PulseServer) -> None:
         self.proc = spawn(
             [
                 "parec",
@@ -322,7 +220,7 @@ class Recorder:
                 "--raw",
                 "--latency-msec=20",
             ],
-            server.env,
+            server.client_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
@@ -414,7 +312,7 @@ def lead_in(wav: Path) -> int:
 # -- 1. time to first sound ------------------------------------------------------------------
 
 
-def click_floor(server: Pulse, click: Path) -> float:
+def click_floor(server: PulseServer, click: Path) -> float:
     """Seconds from launching ``pacat`` on a click to the click arriving at the recorder."""
     rec = Recorder(server)
     try:
@@ -430,7 +328,7 @@ def click_floor(server: Pulse, click: Path) -> float:
         ]
         with tempfile.TemporaryFile() as err:
             t0 = time.monotonic()
-            proc = spawn(cmd, server.env, stdout=subprocess.DEVNULL, stderr=err)
+            proc = spawn(cmd, server.client_env, stdout=subprocess.DEVNULL, stderr=err)
             try:
                 frame = first_sound(rec, proc, 10.0, what=lambda: _read(err))
             finally:
@@ -448,14 +346,14 @@ def _read(file: object) -> str:
 
 
 def time_to_sound(
-    server: Pulse, script: str, backend: str, cache: Path, lead: int, sock: Path
+    server: PulseServer, script: str, backend: str, cache: Path, lead: int, sock: Path
 ) -> tuple[float, str]:
     """Seconds from launching the player to the routine's frame 0 arriving at the recorder
     (its first sound, less its lead-in); and what the player printed to stderr."""
     rec = Recorder(server)
     try:
         rec.wait_running()
-        env = {**server.env, "VOICEGUIDE_CACHE_DIR": str(cache)}
+        env = {**server.client_env, "VOICEGUIDE_CACHE_DIR": str(cache)}
         with tempfile.TemporaryFile() as err:
             t0 = time.monotonic()
             proc = spawn(play_cmd(script, backend, sock), env, stdout=err, stderr=err)
@@ -498,13 +396,13 @@ def sleep_until(t: float) -> None:
 def long_play(root: Path, backend: str, script: Path, duration_s: float, cache: Path) -> LongPlay:
     """Play ``script`` through ``backend`` on a server of its own, recording; CPU and status."""
     result = LongPlay(backend)
-    server = Pulse.start(root)
+    server = start_server(root)
     try:
         rec = Recorder(server)
         try:
             rec.wait_running()
             sock = root / "ctl.sock"
-            env = {**server.env, "VOICEGUIDE_CACHE_DIR": str(cache)}
+            env = {**server.client_env, "VOICEGUIDE_CACHE_DIR": str(cache)}
             with tempfile.TemporaryFile() as err:
                 proc = spawn(play_cmd(script, backend, sock), env, stdout=err, stderr=err)
                 try:
@@ -777,7 +675,7 @@ def measure(tmp: Path, repeat: int, jobs: int, notes: list[str]) -> list[Row]:
     (0.5 * np.cos(2 * np.pi * 1000 * t) * 32767).astype("<i2").tofile(click)
 
     # 1. Time to first sound, one at a time, interleaved with the floors.
-    server = Pulse.start(tmp / "pulse")
+    server = start_server(tmp / "pulse")
     python: list[float] = []
     clicks: list[float] = []
     raw: dict[tuple[str, str], list[float]] = {}

@@ -111,6 +111,12 @@ class PulseServer:
     def socket(self) -> Path:
         return self.root / "run" / "native"
 
+    @property
+    def client_env(self) -> dict[str, str]:
+        """A whole environment for a client process: this one's, pointed at the server."""
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "ALSA_"))}
+        return {**clean, **self.env}
+
     def pactl(self, *args: str) -> str:
         proc = subprocess.run(
             ["pactl", *args],

@@ -20,7 +20,7 @@ import voiceguide.pipeline
 from tests.conftest import write
 from voiceguide import manifest
 from voiceguide.cli import fast
-from voiceguide.cli.fast import ExportArgs, parse_export, up_to_date
+from voiceguide.cli.fast import ExportArgs, parse_export
 from voiceguide.export import DEFAULT_BITRATE
 
 HEAVY = {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
@@ -163,7 +163,6 @@ def typer_reads(args: list[str], monkeypatch: pytest.MonkeyPatch) -> ExportArgs:
         seen.append(ExportArgs(script, output, debug=bool(state["debug"]), **kw))
         return voiceguide.pipeline.ExportResult([Path("x")], skipped=True)
 
-    monkeypatch.setattr(fast, "up_to_date", lambda *a, **kw: None)
     monkeypatch.setattr(voiceguide.pipeline, "export", fake_export)
     monkeypatch.setitem(state, "debug", False)
     result = CliRunner().invoke(app, args, prog_name="voiceguide")
@@ -211,8 +210,28 @@ def test_fast_path_leaves_shell_completion_to_click(
     ],
     ids=repr,
 )
-def test_up_to_date_agrees_with_the_export(tmp_path: Path, options: dict[str, Any]) -> None:
-    """The fast path's check is the export's: current after an export, not after a change."""
+def test_an_export_is_current_until_something_changes(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    """The record an export leaves names its outputs and options: current after an export,
+    not after a change of options, output, or an output's bytes."""
+
+    def up_to_date(
+        script: str,
+        output: Path | None,
+        *,
+        engine: str | None,
+        bitrate: int,
+        split: bool,
+        subtitles: bool,
+    ) -> list[Path] | None:
+        target = output or voiceguide.pipeline.default_output(Path(script))
+        planned = manifest.planned_outputs(target, split=split, subtitles=subtitles)
+        opts = manifest.export_options(
+            target, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
+        )
+        return planned if manifest.is_current(planned, opts) else None
+
     script = write(tmp_path, SCRIPT)
     output = tmp_path / "out" / "tiny.mp3"
     check = {

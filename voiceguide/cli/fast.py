@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from voiceguide.export import DEFAULT_BITRATE
 
 if TYPE_CHECKING:
-    from voiceguide.pipeline import ExportResult
+    from rich.progress import Progress, TaskID
 
 COMPLETE_VAR = "_VOICEGUIDE_COMPLETE"  # click's shell completion: the full command line answers
 _FLAGS = {"--split": "split", "--subtitles": "subtitles", "--force": "force"}
@@ -98,32 +98,6 @@ def parse_export(args: Sequence[str]) -> ExportArgs | None:
     )
 
 
-def up_to_date(
-    script: str,
-    output: Path | None,
-    *,
-    engine: str | None,
-    bitrate: int,
-    split: bool,
-    subtitles: bool,
-) -> list[Path] | None:
-    """The outputs if exporting ``script`` with these options would change nothing, else None.
-
-    The same check as ``voiceguide.pipeline.export`` makes before any work (and raises its
-    ScriptError for an unknown script); reads the manifest and the small input files only.
-    """
-    from voiceguide import manifest
-    from voiceguide.pipeline import default_output, resolve_script
-
-    path = resolve_script(script)
-    target = output or default_output(path)
-    planned = manifest.planned_outputs(target, split=split, subtitles=subtitles)
-    options = manifest.export_options(
-        target, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
-    )
-    return planned if manifest.is_current(planned, options) else None
-
-
 def up_to_date_message(outputs: Iterable[Path]) -> str:
     """What ``voiceguide export`` prints when it skips the work."""
     return f"up to date: {', '.join(map(str, outputs))} (use --force to redo)"
@@ -135,23 +109,25 @@ def export_command(args: ExportArgs) -> None:
     from voiceguide.pipeline import export
     from voiceguide.units import clock
 
-    # Checked here too (the export checks again) so that an export with nothing to do
-    # imports nothing heavy, not even the progress bar (rich).
-    if not args.force:
-        current = up_to_date(
-            args.script,
-            args.output,
-            engine=args.engine,
-            bitrate=args.bitrate,
-            split=args.split,
-            subtitles=args.subtitles,
-        )
-        if current is not None:
-            _say(up_to_date_message(current))
-            return
+    bar: Progress | None = None
+    task: TaskID | None = None
 
-    def run(progress: Callable[[int, int], None] | None = None) -> ExportResult:
-        return export(
+    def progress(done: int, total: int) -> None:
+        """The bar (rich) starts with the first frames: a no-op export shows none."""
+        nonlocal bar, task
+        if bar is None:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(
+                TextColumn("exporting"), BarColumn(), TimeRemainingColumn(), transient=True
+            )
+            bar.start()
+            task = bar.add_task("export", total=total)
+        assert task is not None
+        bar.update(task, completed=done, total=total)
+
+    try:
+        result = export(
             args.script,
             args.output,
             engine=args.engine,
@@ -159,19 +135,11 @@ def export_command(args: ExportArgs) -> None:
             split=args.split,
             subtitles=args.subtitles,
             force=args.force,
-            progress=progress,
+            progress=progress if sys.stderr.isatty() else None,
         )
-
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(
-            TextColumn("exporting"), BarColumn(), TimeRemainingColumn(), transient=True
-        ) as bar:
-            task = bar.add_task("export", total=None)
-            result = run(lambda done, total: bar.update(task, completed=done, total=total))
-    else:
-        result = run()
+    finally:
+        if bar is not None:
+            bar.stop()
     if result.skipped:
         _say(up_to_date_message(result.outputs))
         return
