@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from report import layout, verdict
+from report import cells, layout
 
 REPO = Path(__file__).resolve().parent.parent
 DAILY = REPO / "scripts" / "daily.yaml"
@@ -184,20 +184,21 @@ def fmt(value: float, unit: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    body = [
+    return layout(
         [
-            row.label,
-            fmt(statistics.median(row.times), row.unit),
-            fmt(min(row.times), row.unit),
-            row.floor_label,
-            "" if row.floor is None else fmt(row.floor, row.unit),
-            row.ratio,
-            row.target,
-            verdict(row.ok),
+            cells(
+                row.label,
+                row.times,
+                lambda v, unit=row.unit: fmt(v, unit),
+                floor_label=row.floor_label,
+                floor=row.floor,
+                ratio=row.ratio,
+                target=row.target,
+                ok=row.ok,
+            )
+            for row in rows
         ]
-        for row in rows
-    ]
-    return layout(body)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

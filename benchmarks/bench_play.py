@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from report import layout, verdict
+from report import cells, layout
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for the test suite's sound server
@@ -559,20 +559,22 @@ def fmt(value: float, unit: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    body = [
+    return layout(
         [
-            row.label,
-            fmt(statistics.median(row.values), row.unit),
-            fmt(min(row.values, key=abs) if row.unit == "frames" else min(row.values), row.unit),
-            row.floor_label,
-            "" if row.floor is None else fmt(row.floor, row.unit),
-            row.ratio,
-            row.target,
-            verdict(row.ok),
+            cells(
+                row.label,
+                row.values,
+                lambda v, unit=row.unit: fmt(v, unit),
+                floor_label=row.floor_label,
+                floor=row.floor,
+                ratio=row.ratio,
+                target=row.target,
+                ok=row.ok,
+                best=(lambda vs: min(vs, key=abs)) if row.unit == "frames" else min,
+            )
+            for row in rows
         ]
-        for row in rows
-    ]
-    return layout(body)
+    )
 
 
 # -- the run ---------------------------------------------------------------------------------

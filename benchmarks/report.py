@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Callable, Sequence
+
 HEAD = ["measurement", "median", "min", "floor", "floor median", "ratio", "target", ""]
 RIGHT = {1, 2, 4, 5}  # numeric columns
 
@@ -9,6 +12,31 @@ RIGHT = {1, 2, 4, 5}  # numeric columns
 def verdict(ok: bool | None) -> str:
     """The last column: ok, MISSED, or nothing for a figure without a target."""
     return {None: "", True: "ok", False: "MISSED"}[ok]
+
+
+def cells(
+    label: str,
+    values: Sequence[float],
+    fmt: Callable[[float], str],
+    *,
+    floor_label: str = "",
+    floor: float | None = None,
+    ratio: str = "",
+    target: str = "",
+    ok: bool | None = None,
+    best: Callable[[Sequence[float]], float] = min,
+) -> list[str]:
+    """One row of the table: the median and the best of ``values``, and the floor."""
+    return [
+        label,
+        fmt(statistics.median(values)),
+        fmt(best(values)),
+        floor_label,
+        "" if floor is None else fmt(floor),
+        ratio,
+        target,
+        verdict(ok),
+    ]
 
 
 def layout(body: list[list[str]]) -> str:
