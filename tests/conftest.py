@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from voiceguide.model import VoiceSettings
 from voiceguide.units import ms_to_frames
@@ -70,3 +73,24 @@ def ctl(word: str, sock: Path) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def ffprobe(path: Path, *args: str) -> dict[str, Any]:
+    """``ffprobe ARGS PATH`` as JSON (a real reader of what the exporters write)."""
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", *args, "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def blocks_of(signal: NDArray[np.float32], size: int) -> Iterator[NDArray[np.float32]]:
+    """``signal`` in blocks of ``size`` frames (the last shorter): a renderer's stream."""
+    for start in range(0, signal.size, size):
+        yield signal[start : start + size]

@@ -6,7 +6,6 @@ Files are read back with real readers (soundfile, ffprobe, mutagen); blocks are 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,8 @@ import pytest
 import soundfile
 from numpy.typing import NDArray
 
-from tests.conftest import REPO
+from tests.conftest import REPO, ffprobe
+from tests.conftest import blocks_of as shared_blocks_of
 from voiceguide.errors import ExportError
 from voiceguide.export import WRITERS, export_audio, export_split, export_subtitles, writer_for
 from voiceguide.export.atomic import atomic_group, atomic_path, write_text_atomic
@@ -68,8 +68,7 @@ def make_signal(timeline: Timeline) -> NDArray[np.float32]:
 
 def blocks_of(signal: NDArray[np.float32], size: int = 1_000) -> Iterator[NDArray[np.float32]]:
     """Blocks whose edges never line up with chapter boundaries."""
-    for start in range(0, signal.size, size):
-        yield signal[start : start + size]
+    return shared_blocks_of(signal, size)
 
 
 def failing_blocks(
@@ -83,17 +82,6 @@ def failing_blocks(
 
 def leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.rglob("*") if p.name.endswith(".part"))
-
-
-def ffprobe(path: Path, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", *args, "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 # --- registry -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ the input frames, aligned with the input, and lists the chapters in start order.
 
 from __future__ import annotations
 
-import json
 import struct
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ import pytest
 import soundfile
 from numpy.typing import NDArray
 
+from tests.conftest import blocks_of as shared_blocks_of
+from tests.conftest import ffprobe
 from voiceguide.errors import ExportError
 from voiceguide.export import DEFAULT_BITRATE, export_audio, export_split
 from voiceguide.export.base import TrackInfo
@@ -63,8 +64,8 @@ def make_signal(timeline: Timeline) -> NDArray[np.float32]:
 
 
 def blocks_of(signal: NDArray[np.float32], size: int = 4_321) -> Iterator[NDArray[np.float32]]:
-    for start in range(0, signal.size, size):
-        yield signal[start : start + size]
+    """Blocks whose edges never line up with chapter boundaries."""
+    return shared_blocks_of(signal, size)
 
 
 def ffmpeg_decode(path: Path) -> NDArray[np.float64]:
@@ -74,17 +75,6 @@ def ffmpeg_decode(path: Path) -> NDArray[np.float64]:
         capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32767
-
-
-def ffprobe(path: Path, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", *args, "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 def lag_at(decoded: NDArray[Any], reference: NDArray[Any], start: int, span: int = 200) -> int:
