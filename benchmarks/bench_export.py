@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -38,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from report import cells, layout
+from report import cells, layout, prepare
 
 REPO = Path(__file__).resolve().parent.parent
 DAILY = REPO / "scripts" / "daily.yaml"
@@ -214,20 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench_export: espeak-ng is not installed (./setup.sh installs it)", file=sys.stderr)
         return 1
     began = time.perf_counter()
-    # As installed: the package's bytecode compiled (setup.sh does this too), so no run pays
-    # for compiling what an edit made stale when the environment forbids writing bytecode.
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(REPO / "voiceguide")],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if sys.flags.dont_write_bytecode else "on"
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(
-        f"voiceguide export benchmark: {repeat} runs each, median and min\n"
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load {load}, "
-        f"bytecode writing {bytecode}"
-    )
+    machine = prepare(REPO)
+    print(f"voiceguide export benchmark: {repeat} runs each, median and min\n{machine}")
     try:
         with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
             rows = measure(Path(tmp), repeat)

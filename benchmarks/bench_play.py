@@ -47,7 +47,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -63,7 +62,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from report import cells, layout
+from report import cells, layout, prepare
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for the test suite's sound server
@@ -590,19 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = max(1, args.repeat)
     jobs = args.jobs if args.jobs > 0 else repeat * len(BACKENDS)
     began = time.perf_counter()
-    # As installed: the package's bytecode compiled (setup.sh does this too), so no run pays
-    # for compiling what an edit made stale when the environment forbids writing bytecode.
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(REPO / "voiceguide")],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if sys.flags.dont_write_bytecode else "on"
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    machine = prepare(REPO)
     print(
         f"voiceguide play benchmark: {repeat} runs each, median and min; backends "
-        f"{', '.join(BACKENDS)}\npython {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"load {load}, bytecode writing {bytecode}; 2-minute plays {jobs} at a time",
+        f"{', '.join(BACKENDS)}\n{machine}; 2-minute plays {jobs} at a time",
         flush=True,
     )
     notes: list[str] = []

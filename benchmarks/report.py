@@ -1,12 +1,35 @@
-"""The table both benchmark scripts print: one row a measurement, numbers right-aligned."""
+"""What both benchmark scripts share: the set-up line and the table they print (one row a
+measurement, numbers right-aligned)."""
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 HEAD = ["measurement", "median", "min", "floor", "floor median", "ratio", "target", ""]
 RIGHT = {1, 2, 4, 5}  # numeric columns
+
+
+def prepare(repo: Path) -> str:
+    """Compile the package's bytecode (as installed: setup.sh does this too, so no run pays
+    for compiling what an edit made stale where writing bytecode is off), and describe the
+    machine for the report."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(repo / "voiceguide")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if sys.flags.dont_write_bytecode else "on"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load {load}, "
+        f"bytecode writing {bytecode}"
+    )
 
 
 def verdict(ok: bool | None) -> str:
