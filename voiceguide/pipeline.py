@@ -285,6 +285,8 @@ def play(
 ) -> PlayResult:
     """Play a routine hands-free; see ``voiceguide play``. Saves the position on a stop.
 
+    The routine compiles on a thread (``player.compiling``): warm, it is laid out at once;
+    cold, the play starts on its first part while the rest is spoken into the cache.
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     """
     from voiceguide.errors import Interrupted
