@@ -214,7 +214,6 @@ def limit(
     *,
     true_peak: bool = False,
     ideal: bool = True,
-    envelope: npt.NDArray[np.floating[Any]] | None = None,
 ) -> Samples:
     """Lookahead peak limiter: no output sample exceeds ``ceiling_db`` (dBFS), no clicks.
 
@@ -228,16 +227,12 @@ def limit(
     sample (ideal and BS.1770 interpolation), so inter-sample peaks are limited too, to
     within what the gain's own slow change adds (a few hundredths of a dB). ``ideal=False``
     uses the Annex 2 interpolation alone: four times cheaper, and what meters read.
-    ``envelope`` gives the magnitudes to limit by, precomputed (it scales with the signal,
-    so a caller trying several gains computes it once).
     """
     x = _as_mono(samples)
     if x.size == 0:
         return x.copy()
     ceiling = 10.0 ** (ceiling_db / 20.0)
-    if envelope is not None:
-        mag = np.asarray(envelope, dtype=np.float64)
-    elif not true_peak:
+    if not true_peak:
         mag = np.abs(x).astype(np.float64)
     elif ideal:
         mag = _peak_envelope(x)

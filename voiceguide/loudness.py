@@ -71,7 +71,6 @@ _TRUE_PEAK_PHASES = np.array(
     ]
 )  # fmt: skip
 _TP_TAPS = _TRUE_PEAK_PHASES.shape[1]
-_TP_GAIN_BOUND = float(np.abs(_TRUE_PEAK_PHASES).sum(axis=1).max())
 _TP_HISTORY = _TP_TAPS - 1
 _TP_BLOCK = 12  # output positions per row of the true-peak matrix product (>= _TP_HISTORY)
 _TP_CHUNK = _TP_BLOCK * 2048  # samples per true-peak pass
@@ -493,43 +492,24 @@ def gated_loudness(
     return _OFFSET + 10.0 * math.log10(float(kept.mean()))
 
 
-def true_peak_envelope(samples: npt.ArrayLike, floor: float = 0.0) -> Samples:
+def true_peak_envelope(samples: npt.ArrayLike) -> Samples:
     """Per sample ``n``: the largest magnitude of the sample and of the 4x-oversampled signal
     (Annex 2 filter) between it and the next sample.
 
     What a true-peak limiter needs: its maximum is ``true_peak_db`` (as a linear value).
-    With ``floor``, only positions whose value could reach ``floor`` are interpolated (the
-    filter can exceed the samples it reads by at most ``_TP_GAIN_BOUND``); elsewhere the
-    sample magnitude stands. A limiter passes its ceiling: speech peaks are sparse, so this
-    is several times cheaper and exact wherever the envelope reaches the ceiling.
-    Meant for clips and blocks (it holds the signal in memory); the meter streams instead.
+    Computed in float32 (nearly three times faster than float64, and exact to about 1e-7
+    of full scale). Meant for clips and blocks (it holds the signal in memory); the meter
+    streams instead.
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"expected mono samples (a 1-D array), got shape {x.shape}")
     env = np.abs(x)
     delay = _TP_TAPS // 2  # phase p at output m sits at position m - delay + (2p + 1) / 8
-    if floor <= 0.0:  # float32: nearly three times faster, and exact to 1e-7 of full scale
-        x32 = x.astype(np.float32)
-        env32 = env.astype(np.float32)
-        for phase in _TRUE_PEAK_PHASES.astype(np.float32):
-            out = np.convolve(x32, phase)[delay : delay + len(x)]
-            np.maximum(env32, np.abs(out), out=env32)
-        return env32
-    hot = env >= floor / _TP_GAIN_BOUND
-    if not hot.any():
-        return env.astype(np.float32)
-    # Output m reads x[m + delay - k] for k < taps: interpolate where one of them is hot.
-    counts = np.concatenate([[0], np.cumsum(np.concatenate([hot, np.zeros(_TP_TAPS, bool)]))])
-    m = np.arange(len(x))
-    first = np.maximum(m + delay - _TP_TAPS + 1, 0)
-    idx = np.flatnonzero(counts[m + delay + 1] > counts[first])
-    padded = np.concatenate([np.zeros(_TP_TAPS), x, np.zeros(_TP_TAPS)])
-    # x[m + delay - k] = padded[m + delay - k + taps]; columns j = taps - 1 - k ascending.
-    cols = idx[:, None] + (delay + 1) + np.arange(_TP_TAPS)[None, :]
-    out = padded[cols] @ _TRUE_PEAK_PHASES[:, ::-1].T
-    env[idx] = np.maximum(env[idx], np.abs(out).max(axis=1))
-    return env.astype(np.float32)
+    for phase in _TRUE_PEAK_PHASES.astype(np.float32):
+        out = np.convolve(x, phase)[delay : delay + len(x)]
+        np.maximum(env, np.abs(out), out=env)
+    return env
 
 
 def integrated_loudness(samples: npt.ArrayLike, rate: int) -> float:
