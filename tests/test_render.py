@@ -6,6 +6,8 @@ the BS.1770 meter, so the stats-based figures are checked against real audio.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,24 @@ def test_block_size_and_start_do_not_change_the_audio(fake_bank: SpeechCache) ->
     np.testing.assert_array_equal(rest, whole[start_ms * 24 :])
     with pytest.raises(ValueError, match="whole milliseconds"):
         list(render(tl, fake_bank, level, block_frames=1000))
+
+
+@pytest.mark.parametrize("script", BUILTINS, ids=lambda p: p.stem)
+def test_a_cold_estimate_is_close_to_the_exact_level(
+    script: object, fake_bank: SpeechCache, tmp_path: Path
+) -> None:
+    """What a cold play starts with, the first cue spoken and the rest guessed, against
+    the level the export uses."""
+    from voiceguide.player.compiling import EstimatingBank, estimated_timeline
+    from voiceguide.voices.fake import FakeEngine
+
+    routine = load_script(script)  # type: ignore[arg-type]
+    exact = analyse(compile_routine(routine, fake_bank).timeline, fake_bank)
+    cold = SpeechCache(tmp_path / "speech", engines={"pyttsx3": FakeEngine})
+    first = compile_routine(routine, fake_bank).timeline.speech[0]
+    cold.clip(first.text, first.voice)
+    cold.wait()
+    guessed = EstimatingBank(cold)
+    estimate = analyse(estimated_timeline(routine, cold), guessed, estimate=True)
+    total = estimate.gain_db + estimate.post_gain_db
+    assert total == pytest.approx(exact.gain_db + exact.post_gain_db, abs=0.5)

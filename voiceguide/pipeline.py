@@ -309,6 +309,10 @@ def play(
         from voiceguide.player.compiling import EstimatingBank, estimated_timeline
 
         timeline, complete = first, False
+        for speech in timeline.speech:  # needed first anyway; and they make the estimate
+            known = bank.known(speech.text, speech.voice)
+            if known is not None:
+                known.ready()
         level = analyse(estimated_timeline(routine, bank), EstimatingBank(bank), estimate=True)
     else:
         _refuse_misfits(first)

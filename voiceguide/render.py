@@ -139,22 +139,34 @@ class _Mixer:
         return largest, g_mean * g_mean
 
     def _stand_in(self, frames: int) -> Samples:
-        """Stats for a clip still being prepared: a ready clip's, repeated to the length.
+        """Stats for a clip still being prepared: the ready clips' in a row, repeated to
+        the length.
 
-        Every prepared clip reads SPEECH_LUFS and is limited alike, so another clip's
-        energies and peaks stand in well for the loudness (and for what the limiter takes
-        from it). With no clip ready yet, a steady voice at SPEECH_LUFS.
+        Every prepared clip reads SPEECH_LUFS and is limited alike, so the ready clips'
+        energies and peaks, at the average power of such a clip, stand in for the loudness
+        (and for what the limiter takes from it). With no clip ready yet, a steady voice at
+        SPEECH_LUFS.
         """
         if self._donor is None:
             ready = (self.bank.clip(e.text, e.voice) for e in self.events if isinstance(e, Speech))
             done = [c for c in ready if c.pending is None or c.pending.done()]
-            longest = max(done, key=lambda c: c.frames, default=None)
-            self._donor = (
-                longest.load_stats() if longest is not None else _typical_speech_stats(24_000)
-            )
+            if not done:
+                self._donor = _typical_speech_stats(24_000)
+            else:  # their shapes, at the average power of a clip at SPEECH_LUFS
+                donor = np.concatenate([c.load_stats() for c in done], axis=1).astype(np.float64)
+                scale = _typical_speech_stats(1)[1, 0] / max(float(donor[1].mean()), 1e-30)
+                donor[0] *= math.sqrt(scale)
+                donor[1] *= scale
+                self._donor = donor.astype(np.float32)
         chunks = -(-frames // FRAMES_PER_MS)
         reps = -(-chunks // self._donor.shape[1])
-        stand_in: Samples = np.tile(self._donor, (1, reps))[:, :chunks]
+        stand_in: Samples = np.tile(self._donor, (1, reps))[:, :chunks].astype(np.float32)
+        # At the average power of a prepared clip, whatever part of the donors it took.
+        mean = float(stand_in[1].mean())
+        if mean > 0:
+            scale = float(_typical_speech_stats(1)[1, 0]) / mean
+            stand_in[0] *= np.float32(math.sqrt(scale))
+            stand_in[1] *= np.float32(scale)
         return stand_in
 
     def _parts(
