@@ -83,16 +83,12 @@ def load(path: str | Path, *, engine: str | None = None) -> Routine:
 
 
 def compile_script(
-    path: str | Path,
-    *,
-    engine: str | None = None,
-    bank: SpeechBank | None = None,
-    wait: bool = True,
+    path: str | Path, *, engine: str | None = None, bank: SpeechBank | None = None
 ) -> tuple[Routine, Compiled, SpeechBank]:
     """Parse and compile a script, synthesising (or finding cached) every clip.
 
-    New clips finish storing in the background; ``wait`` waits for them (and reports
-    their errors). A cold ``play`` does not: loading a clip waits for it anyway.
+    New clips finish storing in the background (see ``SpeechCache.wait``); this waits for
+    them, and so reports their errors.
     """
     from voiceguide.compile import compile_routine
     from voiceguide.voices.cache import SpeechCache
@@ -100,11 +96,8 @@ def compile_script(
     routine = load(path, engine=engine)
     bank = bank or open_bank()
     compiled = compile_routine(routine, bank)
-    if wait and isinstance(bank, SpeechCache) and bank.busy:
-        from voiceguide.render import prepare_tones
-
-        prepare_tones(compiled.timeline)  # while the clips finish storing in the background
-        bank.wait()  # and report their errors here
+    if isinstance(bank, SpeechCache):
+        bank.wait()
     return routine, compiled, bank
 
 
@@ -236,7 +229,7 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
     return level
 
 
-def _exact_level_later(session: Session, bank: SpeechBank, timeline: Timeline) -> None:
+def _exact_level_later(session: Session, bank: SpeechCache, timeline: Timeline) -> None:
     """On a thread: wait for the speech cache, then hand the session the exact level.
 
     A clip that fails to store is reported by the session's render thread, which loads it.
@@ -244,12 +237,10 @@ def _exact_level_later(session: Session, bank: SpeechBank, timeline: Timeline) -
     import threading
 
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS
-    from voiceguide.voices.cache import SpeechCache
 
     def work() -> None:
         try:
-            if isinstance(bank, SpeechCache):
-                bank.wait()
+            bank.wait()
             session.set_level(_level(timeline, bank, CEILING_DBTP, TARGET_LUFS))
         except VoiceguideError:
             pass
@@ -306,14 +297,10 @@ def play(
     # play from the first part that is ready, as the rest is laid out behind it.
     first = job.result() if from_step or resume else job.first(FIRST_PART_MS)
     if isinstance(first, Timeline):  # a prefix: the speech is still being synthesised
-        from voiceguide.player.compiling import EstimatingBank, estimated_timeline
+        from voiceguide.player.compiling import estimate_level
 
         timeline, complete = first, False
-        for speech in timeline.speech:  # needed first anyway; and they make the estimate
-            known = bank.known(speech.text, speech.voice)
-            if known is not None:
-                known.ready()
-        level = analyse(estimated_timeline(routine, bank), EstimatingBank(bank), estimate=True)
+        level = estimate_level(routine, bank, timeline)
     else:
         _refuse_misfits(first)
         timeline, complete = first.timeline, True

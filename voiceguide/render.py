@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide import tones
-from voiceguide.dsp import PeakLimiter, chunk_energies, chunk_stats
+from voiceguide.dsp import SPEECH_LUFS, PeakLimiter, chunk_energies, chunk_stats
 from voiceguide.loudness import gated_loudness
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
@@ -42,6 +42,9 @@ POST_HEADROOM_DB = 1.5  # room for the final gain after the limiter (see ``Level
 BLOCK_FRAMES = SAMPLE_RATE  # one second
 STATS_BLOCK_FRAMES = 10 * SAMPLE_RATE  # ``analyse`` handles only 1/24 of a value per frame
 HOP_MS = 100  # BS.1770's loudness hop
+# The K-weighted energy of one millisecond of a prepared clip, on average: SPEECH_LUFS less
+# BS.1770's offset (-0.691), as a mean square, times the frames in a millisecond.
+_SPEECH_CHUNK_ENERGY = 10 ** ((SPEECH_LUFS + 0.691) / 10) * FRAMES_PER_MS
 
 Samples = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
@@ -149,22 +152,15 @@ class _Mixer:
         """
         if self._donor is None:
             ready = (self.bank.clip(e.text, e.voice) for e in self.events if isinstance(e, Speech))
-            done = [c for c in ready if c.pending is None or c.pending.done()]
-            if not done:
-                self._donor = _typical_speech_stats(24_000)
-            else:  # their shapes, at the average power of a clip at SPEECH_LUFS
-                donor = np.concatenate([c.load_stats() for c in done], axis=1).astype(np.float64)
-                scale = _typical_speech_stats(1)[1, 0] / max(float(donor[1].mean()), 1e-30)
-                donor[0] *= math.sqrt(scale)
-                donor[1] *= scale
-                self._donor = donor.astype(np.float32)
+            done = [c.load_stats() for c in ready if c.pending is None or c.pending.done()]
+            self._donor = np.concatenate(done, axis=1) if done else _typical_speech_stats(24_000)
         chunks = -(-frames // FRAMES_PER_MS)
         reps = -(-chunks // self._donor.shape[1])
         stand_in: Samples = np.tile(self._donor, (1, reps))[:, :chunks].astype(np.float32)
         # At the average power of a prepared clip, whatever part of the donors it took.
         mean = float(stand_in[1].mean())
         if mean > 0:
-            scale = float(_typical_speech_stats(1)[1, 0]) / mean
+            scale = _SPEECH_CHUNK_ENERGY / mean
             stand_in[0] *= np.float32(math.sqrt(scale))
             stand_in[1] *= np.float32(scale)
         return stand_in
@@ -363,24 +359,11 @@ def _rough_tone_stats(name: str, frames: int) -> Samples:
 def _typical_speech_stats(frames: int) -> Samples:
     """Stats of a steady voice at SPEECH_LUFS with a 6 dB crest factor (``_stand_in``
     when no clip is ready to lend its own)."""
-    from voiceguide.dsp import SPEECH_LUFS
-
     chunks = -(-frames // FRAMES_PER_MS)
-    mean_square = 10 ** ((SPEECH_LUFS + 0.691) / 10)  # BS.1770's offset, K-weighted power
     stats = np.empty((2, chunks), dtype=np.float32)
-    stats[0] = 2 * math.sqrt(mean_square)
-    stats[1] = mean_square * FRAMES_PER_MS
+    stats[0] = 2 * math.sqrt(_SPEECH_CHUNK_ENERGY / FRAMES_PER_MS)
+    stats[1] = _SPEECH_CHUNK_ENERGY
     return stats
-
-
-def prepare_tones(timeline: Timeline) -> None:
-    """Work out the stats of every tone in ``timeline`` now (they are kept for the process).
-
-    Something to do while the speech cache finishes storing clips in the background.
-    """
-    for event in timeline.events:
-        if isinstance(event, Tone):
-            _tone_stats(event.tone, ms_to_frames(event.duration_ms))
 
 
 def _samples(blocks: Iterator[tuple[Samples, Samples]]) -> Iterator[Samples]:

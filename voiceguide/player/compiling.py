@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voiceguide.compile import Compiled, compile_routine
 from voiceguide.model import Routine, VoiceSettings
@@ -21,6 +22,9 @@ from voiceguide.timeline import Timeline
 from voiceguide.units import ms_to_frames
 from voiceguide.voices.base import Clip
 from voiceguide.voices.cache import SpeechCache
+
+if TYPE_CHECKING:
+    from voiceguide.render import Level
 
 # How long espeak-ng takes to say a character at its default 175 words a minute, measured
 # on the built-in routines (63 ms at 160): enough to guess a routine's loudness with.
@@ -131,3 +135,18 @@ class EstimatingBank:
 def estimated_timeline(routine: Routine, bank: SpeechCache) -> Timeline:
     """The routine laid out with the clips spoken so far and guessed lengths for the rest."""
     return compile_routine(routine, EstimatingBank(bank)).timeline
+
+
+def estimate_level(routine: Routine, bank: SpeechCache, prefix: Timeline) -> Level:
+    """The provisional level a cold start plays ``prefix`` at.
+
+    Waits for the prefix's own clips (the player needs them first anyway; and they stand in
+    for the clips not yet spoken), then analyses the estimated layout.
+    """
+    from voiceguide.render import analyse
+
+    for speech in prefix.speech:
+        known = bank.known(speech.text, speech.voice)
+        if known is not None:
+            known.ready()
+    return analyse(estimated_timeline(routine, bank), EstimatingBank(bank), estimate=True)
