@@ -228,7 +228,7 @@ def test_an_export_is_current_until_something_changes(
         target = output or voiceguide.pipeline.default_output(Path(script))
         planned = manifest.planned_outputs(target, split=split, subtitles=subtitles)
         opts = manifest.export_options(
-            target, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
+            Path(script), target, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
         )
         return planned if manifest.is_current(planned, opts) else None
 
@@ -300,3 +300,61 @@ def test_app_is_still_available() -> None:
     assert isinstance(voiceguide.cli.app, typer.Typer)
     with pytest.raises(AttributeError):
         _ = voiceguide.cli.no_such_thing
+
+
+def test_a_different_script_to_the_same_output_is_never_a_noop(tmp_path: Path) -> None:
+    """The no-op check keys on the script being exported now: another script (or the same
+    text at another path) exported to the same file is exported, not "up to date"."""
+    first = write(tmp_path, SCRIPT, "first.yaml")
+    second = write(tmp_path, SCRIPT.replace("Go.", "Breathe."), "second.yaml")
+    copy = write(tmp_path / "elsewhere", SCRIPT, "first.yaml")
+    out = tmp_path / "x.wav"
+
+    done, _ = run_cli("export", str(first), "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    made_by_first = out.read_bytes()
+    again, _ = run_cli("export", str(first), "-o", str(out), cwd=tmp_path)
+    assert again.stdout.startswith("up to date"), again.stdout
+
+    other, _ = run_cli("export", str(second), "-o", str(out), cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.startswith(f"wrote {out}\n"), other.stdout
+    assert out.read_bytes() != made_by_first
+
+    for script in (first, copy, second):  # each one a real export after the one before
+        proc, _ = run_cli("export", str(script), "-o", str(out), cwd=tmp_path)
+        assert proc.stdout.startswith(f"wrote {out}\n"), (script, proc.stdout)
+    assert voiceguide.pipeline.export(second, out).skipped
+    assert not voiceguide.pipeline.export(first, out).skipped
+
+
+RECORDER = """\
+import sys
+from pathlib import Path
+from voiceguide import manifest
+script, folder, tag = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+for i in range(40):
+    out = folder / f"{tag}-{i}.wav"
+    out.write_bytes(b"audio")
+    opts = manifest.export_options(
+        script, out, engine="fake", bitrate=96, split=False, subtitles=False
+    )
+    manifest.record([out], [out], [script], opts)
+"""
+
+
+def test_two_exports_at_once_lose_no_record(tmp_path: Path) -> None:
+    """Two processes recording exports at the same time: every record survives."""
+    script = write(tmp_path, SCRIPT)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RECORDER, str(script), str(tmp_path), tag])
+        for tag in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    for tag in ("a", "b"):
+        for i in range(40):
+            out = tmp_path / f"{tag}-{i}.wav"
+            opts = manifest.export_options(
+                script, out, engine="fake", bitrate=96, split=False, subtitles=False
+            )
+            assert manifest.is_current([out], opts), out

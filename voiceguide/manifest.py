@@ -1,10 +1,14 @@
 """Records what each export was made from, so an unchanged re-export is a no-op.
 
-For every output file the manifest keeps a content hash of its inputs (the script and every
-included file, the export options, the voiceguide version and the speech engine's
-fingerprint) with the output's size and modification time. If all of these still match,
-the file on disk is what a new export would write. The check reads only the small input
-files: no YAML parsing, no numpy, no engine start-up.
+For every output file the manifest keeps a content hash of its inputs (the script being
+exported, named by its resolved path, and every file it included, the export options, the
+voiceguide version and the speech engine's fingerprint) with the output's size and
+modification time. If all of these still match, the file on disk is what a new export
+would write. The check reads only the small input files: no YAML parsing, no numpy, no
+engine start-up.
+
+Each output has a record file of its own (``exports/<hash of the output path>.json``),
+replaced atomically: two exports at once never lose each other's records.
 """
 
 from __future__ import annotations
@@ -21,11 +25,17 @@ from typing import Any
 from voiceguide import __version__
 
 
-def manifest_path() -> Path:
-    """The manifest file, beside the speech cache."""
+def manifest_dir() -> Path:
+    """The folder of the export records, beside the speech cache."""
     from voiceguide.paths import cache_dir
 
-    return cache_dir() / "exports.json"
+    return cache_dir() / "exports"
+
+
+def record_path(output: Path) -> Path:
+    """The record of the export whose first planned output is ``output``."""
+    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:32]
+    return manifest_dir() / f"{key}.json"
 
 
 MIX_VERSION = "6"
@@ -46,11 +56,19 @@ def planned_outputs(output: Path, *, split: bool, subtitles: bool) -> list[Path]
 
 
 def export_options(
-    output: Path, *, engine: str | None, bitrate: int, split: bool, subtitles: bool
+    script: Path,
+    output: Path,
+    *,
+    engine: str | None,
+    bitrate: int,
+    split: bool,
+    subtitles: bool,
 ) -> dict[str, Any]:
-    """The options an export's hash covers, as ``voiceguide.pipeline.export`` records them."""
+    """The options an export's hash covers, as ``voiceguide.pipeline.export`` records them:
+    ``script`` is the script being exported (its content is hashed with the includes)."""
     return {
         "mix": MIX_VERSION,
+        "script": str(script.resolve()),
         "output": str(output.resolve()),
         "engine": engine,
         "bitrate": bitrate,
@@ -162,21 +180,31 @@ def _stamp(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def _load() -> dict[str, Any]:
+def _load(output: Path) -> dict[str, Any]:
     try:
-        data = json.loads(manifest_path().read_text(encoding="utf-8"))
+        data = json.loads(record_path(output).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
+def _inputs(options: dict[str, Any], included: Iterable[Path]) -> list[Path]:
+    """The files an export's hash reads: the script being exported now, then its includes."""
+    script = Path(options["script"])
+    return [script, *(f for f in included if f != script)]
+
+
 def is_current(outputs: list[Path], options: dict[str, Any]) -> bool:
-    """True if ``outputs`` exist unchanged and were made from unchanged inputs."""
-    entry = _load().get(str(outputs[0].resolve()))
-    if not isinstance(entry, dict):
+    """True if ``outputs`` exist unchanged and were made from unchanged inputs: the same
+    script (path and content), the same included files and the same options."""
+    entry = _load(outputs[0])
+    if not isinstance(entry, dict) or entry.get("output") != str(outputs[0].resolve()):
         return False
-    files = [Path(f) for f in entry.get("files", [])]
-    if not files or entry.get("hash") != input_hash(files, options):
+    recorded = entry.get("files", [])
+    if not isinstance(recorded, list) or not recorded or recorded[0] != options["script"]:
+        return False
+    files = _inputs(options, (Path(f) for f in recorded))
+    if entry.get("hash") != input_hash(files, options):
         return False
     stamps = entry.get("outputs", {})
     if not isinstance(stamps, dict) or not all(str(p.resolve()) in stamps for p in outputs):
@@ -189,15 +217,17 @@ def record(
 ) -> None:
     """Remember how an export was made: under its first planned output, every file it wrote
     (the parts of a split export too) with its size and time (best effort: a failure only
-    costs a re-export)."""
+    costs a re-export). ``files`` are the files the script read (includes)."""
     from voiceguide.export.atomic import write_text_atomic
 
-    files = [f.resolve() for f in files]
-    data = _load()
-    data[str(planned[0].resolve())] = {
-        "hash": input_hash(files, options),
-        "files": [str(f) for f in files],
+    inputs = _inputs(options, (f.resolve() for f in files))
+    entry = {
+        "output": str(planned[0].resolve()),
+        "hash": input_hash(inputs, options),
+        "files": [str(f) for f in inputs],
         "outputs": {str(p.resolve()): _stamp(p) for p in [*planned, *written]},
     }
+    path = record_path(planned[0])
     with contextlib.suppress(OSError):
-        write_text_atomic(manifest_path(), json.dumps(data, indent=1))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(entry, indent=1))

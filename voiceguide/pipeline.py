@@ -137,7 +137,7 @@ def export(
     path = resolve_script(script)
     output = output or default_output(path)
     options = manifest.export_options(
-        output, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
+        path, output, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
     )
     planned = manifest.planned_outputs(output, split=split, subtitles=subtitles)
     if not force and manifest.is_current(planned, options):
