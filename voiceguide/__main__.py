@@ -1,4 +1,4 @@
-"""``python -m voiceguide`` runs the command line."""
+"""``python -m voiceguide`` runs the command line (``main`` catches signals first)."""
 
 from voiceguide.cli import main
 
