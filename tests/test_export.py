@@ -375,6 +375,51 @@ def test_atomic_group_replaces_in_order_and_only_at_the_end(
     assert (tmp_path / "list.m3u").read_text() == "list.m3u"
 
 
+STALE_OWNER = """\
+import os, sys
+from pathlib import Path
+from voiceguide.export.atomic import atomic_group
+with atomic_group() as group:
+    for name in sys.argv[2:]:
+        temp = group.path(Path(sys.argv[1], name))
+        temp.write_text("half of an export")
+        print(temp, flush=True)
+    os.kill(os.getpid(), 9)  # killed mid-write: nothing of its own can clean up
+"""
+
+
+def test_temporary_files_of_a_killed_export_are_removed_by_the_next_one(
+    tmp_path: Path,
+) -> None:
+    """A SIGKILLed writer leaves its temporary file; the next export into that folder
+    removes it, but not one a running export owns, nor any other file."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", STALE_OWNER, str(tmp_path), "daily.mp3", "other.wav"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == -9, proc.stderr
+    stale = [Path(line) for line in proc.stdout.split()]
+    assert len(stale) == 2
+    keep = ["notes.part", ".notes.part", ".daily.mp3.xyz.part", "daily.mp3.0123abcd.part"]
+    for name in keep:
+        (tmp_path / name).write_text("not ours")
+    assert all(p.exists() for p in stale)
+
+    with atomic_group() as running:  # an export under way owns its temporary file
+        owned = running.path(tmp_path / "running.wav")
+        owned.write_text("being written")
+        with atomic_path(tmp_path / "daily.mp3") as temp:
+            temp.write_text("the next export")
+        assert not any(p.exists() for p in stale)
+        assert owned.read_text() == "being written"
+    assert (tmp_path / "running.wav").read_text() == "being written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*keep, "daily.mp3", "running.wav"])
+
+
 # --- WebVTT ---------------------------------------------------------------------------------
 
 

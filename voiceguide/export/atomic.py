@@ -10,19 +10,61 @@ A group (``atomic_group``) holds several files, e.g. the parts and playlist of a
 export: nothing is replaced until every file is complete, then the files are replaced in the
 order they were added (so a playlist added last appears last). If a replace itself fails
 midway, the files already replaced stay (each of them complete) and the rest are discarded.
+
+A process killed outright (SIGKILL, a power cut) cannot remove its temporary files. So each
+one is held under an exclusive ``flock`` by the export writing it, from its creation until
+it is replaced or removed; the kernel drops the lock when its owner dies. The first file an
+export puts in a folder removes that folder's stale temporary files: those of this naming
+whose lock can be taken (no running export owns them), and no other file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from voiceguide.errors import ExportError
 
 _TEMP_SUFFIX = ".part"
+_TEMP_NAME = re.compile(r"\A\..+\.[0-9a-f]{8}\.part\Z", re.DOTALL)  # .NAME.XXXXXXXX.part
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove the temporary files in ``directory`` that no running export owns (their
+    writer was killed); returns them. Best effort: anything unexpected is left alone."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if not _TEMP_NAME.match(name):
+            continue
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: an export owns it
+            now = os.stat(path, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 class AtomicGroup:
@@ -30,16 +72,22 @@ class AtomicGroup:
 
     def __init__(self) -> None:
         self._pending: list[tuple[Path, Path]] = []  # (temporary, target), in add order
+        self._locks: dict[Path, int] = {}  # temporary -> the descriptor holding its flock
+        self._swept: set[Path] = set()  # folders already rid of stale temporary files
 
     @property
     def targets(self) -> list[Path]:
         return [target for _, target in self._pending]
 
     def path(self, target: Path | str) -> Path:
-        """Create an empty temporary file beside ``target`` and return its path."""
+        """Create an empty temporary file beside ``target`` (locked: see the module's doc)
+        and return its path."""
         target = Path(target)
         if target in self.targets:
             raise ValueError(f"{target} is already part of this group")
+        if target.parent not in self._swept:
+            self._swept.add(target.parent)
+            remove_stale_temporaries(target.parent)
         # Created with O_EXCL and mode 0o666 so the user's umask applies, as for any new file.
         for _ in range(100):
             temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
@@ -49,7 +97,17 @@ class AtomicGroup:
                 continue
             except OSError as error:
                 raise _export_error(target, error) from error
-            os.close(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # Another export's sweep may have taken the new file for a stale one before
+                # the lock: then it is gone, and another name is tried.
+                ours = os.fstat(fd).st_ino == os.stat(temp, follow_symlinks=False).st_ino
+            except OSError:
+                ours = False
+            if not ours:
+                os.close(fd)
+                continue
+            self._locks[temp] = fd
             self._pending.append((temp, target))
             return temp
         raise ExportError(f"cannot write {target}: no free temporary file name")
@@ -58,7 +116,7 @@ class AtomicGroup:
         """fsync every temporary file, then replace the targets in add order."""
         for temp, target in self._pending:
             try:
-                _fsync_file(temp)
+                os.fsync(self._locks[temp])
             except OSError as error:
                 raise _export_error(target, error) from error
         directories: set[Path] = set()
@@ -69,6 +127,7 @@ class AtomicGroup:
             except OSError as error:
                 raise _export_error(target, error) from error
             self._pending.pop(0)
+            self._unlock(temp)
             directories.add(target.parent)
         for directory in directories:
             _fsync_directory(directory)
@@ -79,6 +138,13 @@ class AtomicGroup:
             temp, _ = self._pending.pop()
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+            self._unlock(temp)
+
+    def _unlock(self, temp: Path) -> None:
+        """Close the descriptor that holds ``temp``'s lock (after its replace or removal)."""
+        fd = self._locks.pop(temp, None)
+        if fd is not None:
+            os.close(fd)
 
     def target_of(self, path: object) -> Path | None:
         """The target whose temporary file is ``path`` (or which is ``path``), if any."""
@@ -132,14 +198,6 @@ def _export_error(target: Path | None, error: OSError) -> ExportError:
     reason = error.strerror or str(error) or type(error).__name__
     where = str(target) if target is not None else "output"
     return ExportError(f"cannot write {where}: {reason}")
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_directory(directory: Path) -> None:
