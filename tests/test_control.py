@@ -37,6 +37,7 @@ from voiceguide.player.control import (
     NoPlayer,
     PlayerRunning,
     Source,
+    coalesce,
     parse_action,
     send_command,
     socket_candidates,
@@ -118,6 +119,44 @@ def test_interrupted_means_a_stop_signal() -> None:
     assert not Command(Action.STOP, Source.SOCKET).interrupted
     assert not Command(Action.STOP, Source.KEY).interrupted
     assert not Command(Action.TOGGLE_PAUSE, Source.SIGNAL, signal.SIGUSR1).interrupted
+
+
+def _coalesced(*actions: Action) -> list[Action]:
+    return [c.action for c in coalesce([Command(a, Source.SOCKET) for a in actions])]
+
+
+def test_coalesce_drops_what_cancels_out_and_lets_stop_through() -> None:
+    P, R, T = Action.PAUSE, Action.RESUME, Action.TOGGLE_PAUSE
+    assert _coalesced(*[P, R] * 250) == [R]
+    assert _coalesced(*[R, P] * 250) == [P]
+    assert _coalesced(T, T, T) == [T]
+    assert _coalesced(T, T) == []
+    assert _coalesced(P, T, T, T) == [P, T]  # whatever the state: paused, then toggled
+    # In order around other actions; each run reduced on its own.
+    assert _coalesced(P, R, Action.NEXT, P, Action.VOLUME_UP, Action.VOLUME_UP) == [
+        R,
+        Action.NEXT,
+        P,
+        Action.VOLUME_UP,
+        Action.VOLUME_UP,
+    ]
+    assert _coalesced(Action.WHATS_NEXT, Action.WHATS_NEXT) == [Action.WHATS_NEXT]
+    # A stop wins over everything queued, before or after it; status requests are answered.
+    assert _coalesced(*[P, R] * 250, Action.STATUS, Action.STOP, Action.NEXT) == [
+        Action.STATUS,
+        Action.STOP,
+    ]
+
+
+def test_take_returns_everything_waiting_coalesced() -> None:
+    hub = ControlHub(socket=False, signals=False, keys=False)
+    assert hub.take(timeout=0) == []
+    for _ in range(100):
+        hub.put(Action.PAUSE)
+        hub.put(Action.RESUME)
+    hub.put(Action.STOP)
+    assert [c.action for c in hub.take(timeout=0)] == [Action.STOP]
+    assert hub.poll() is None
 
 
 # ---------------------------------------------------------------------------- socket paths

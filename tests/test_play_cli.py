@@ -92,6 +92,36 @@ def test_sigterm_stops_cleanly_with_130(tmp_path: Path) -> None:
     assert not sock.exists()
 
 
+def test_two_sigterms_50_ms_apart_end_with_130(tmp_path: Path) -> None:
+    """The second signal may land as Python exits, once it has put the default handlers
+    back (which ended with 143); ignored by then, the exit stays 130."""
+    script = write(tmp_path, ROUTINE)
+    for attempt in range(3):
+        sock = tmp_path / f"s{attempt}.sock"
+        proc = start(str(script), "--socket", str(sock))
+        status_when_up(sock, proc)
+        proc.terminate()
+        time.sleep(0.05)
+        if proc.poll() is None:
+            proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == ExitCode.INTERRUPTED, err
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1] == "voiceguide: interrupted"
+
+
+def test_volume_outside_its_range_is_a_usage_error(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    for volume in ("10", "-31", "nan"):
+        bad = start(str(script), "--volume", volume)
+        try:
+            _, err = bad.communicate(timeout=30)
+        finally:
+            bad.kill()
+        assert bad.returncode == ExitCode.USAGE, err
+        assert "--volume" in err and "Traceback" not in err
+
+
 def test_a_finished_play_exits_0(tmp_path: Path) -> None:
     script = write(tmp_path, ROUTINE)
     done = subprocess.run(

@@ -22,7 +22,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import ctl, write
-from tests.pulse import PulseServer
+from tests.pulse import PulseServer, start_pulse
 from tests.test_output import find
 from voiceguide.units import SAMPLE_RATE, ms_to_frames
 
@@ -40,6 +40,16 @@ steps:
   - name: Stretch
     duration: 8s
     say: Reach up.
+"""
+
+TALKING = """title: Device Test
+intro: Device test.
+steps:
+  - name: Talk
+    duration: 16s
+    say: Keep breathing slowly and steadily.
+    cues:
+      - {every: 2s, from: 3s, say: Still here with you.}
 """
 
 WAITING = """title: Wait Test
@@ -208,3 +218,98 @@ def test_a_waiting_step_holds_until_ready(pulse: PulseServer, tmp_path: Path) ->
     assert match > 0.95
     head, match = find(ref[:SAMPLE_RATE], recording)
     assert offset - head > end + 2 * SAMPLE_RATE  # held 6 s, past the 3 s pause an export has
+
+
+def _status(sock: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(ctl("status", sock))
+    return data
+
+
+def _poll(sock: Path, proc: subprocess.Popen[str], ok: Any, what: str, timeout: float) -> Any:
+    """Poll the player's status until ``ok(status)``; that status (fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.communicate()[1]
+        status = _status(sock)
+        if ok(status):
+            return status
+        assert time.monotonic() < deadline, f"{what}: {status}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("backend", ["sounddevice", "pacat"])
+def test_a_lost_sound_server_is_reopened_and_the_play_goes_on(backend: str, tmp_path: Path) -> None:
+    """The sound server dies mid-play and comes back: the player reopens the device and goes
+    on from where it was heard, gaplessly, and finishes with exit 0; what the sound
+    libraries print meanwhile stays off the terminal."""
+    script = write(tmp_path, TALKING)
+    ref, _ = exported(script)
+    root = tmp_path / "victim"
+    victim = start_pulse(root)
+    again: PulseServer | None = None
+    sock = tmp_path / "ctl.sock"
+    proc = vg(
+        "play", str(script), "--output", backend, "--socket", str(sock), env=victim.client_env
+    )
+    try:
+        wait_for_socket(sock, proc)
+        before = _poll(sock, proc, lambda s: s["position_ms"] > 4000, "playing", 30)
+        victim.stop()
+        _poll(sock, proc, lambda s: s["state"] == "reconnecting", "noticing the loss", 10)
+        lost_at = _status(sock)["position_ms"]
+        assert before["position_ms"] <= lost_at <= before["position_ms"] + 2500
+        again = start_pulse(root)
+        rec = again.record(len(ref) / SAMPLE_RATE - lost_at / 1000 + 3.0)
+        after = _poll(sock, proc, lambda s: s["state"] == "playing", "reopening", 15)
+        assert after["device_failures"] == 1
+        assert lost_at - 100 <= after["position_ms"] <= lost_at + 1500  # it kept its place
+        recording = rec.wait(30)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        victim.stop()
+        if again is not None:
+            again.stop()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert not [line for line in err.splitlines() if line.startswith(("ALSA lib", "Expression"))]
+    # The routine went on from where it was lost: what follows is in the recording, and
+    # in step (no gap: every quarter second at the alignment of the first).
+    at = ms_to_frames(lost_at) + SAMPLE_RATE
+    assert_gapless_with_pauses(ref[at:], recording)
+
+
+def test_a_device_that_never_comes_back_gives_up_after_device_wait(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    victim = start_pulse(tmp_path / "victim")
+    sock = tmp_path / "ctl.sock"
+    proc = vg(
+        "play",
+        str(script),
+        "--output",
+        "pacat",
+        "--socket",
+        str(sock),
+        "--device-wait",
+        "2",
+        env=victim.client_env,
+    )
+    try:
+        wait_for_socket(sock, proc)
+        _poll(sock, proc, lambda s: s["position_ms"] > 1000, "playing", 30)
+        victim.stop()
+        lost = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        gave_up = time.monotonic() - lost
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        victim.stop()
+    assert proc.returncode == 7, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "could not be reopened within 2 s" in lines[0] and "voiceguide export" in lines[0]
+    assert gave_up >= 2.0

@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import write
 from voiceguide.compile import compile_routine
 from voiceguide.player.control import Action, Command
-from voiceguide.player.session import BLOCK_FRAMES, Session
+from voiceguide.player.limits import VOLUME_RANGE_DB
+from voiceguide.player.session import BLOCK_FRAMES, FADE_FRAMES, FADE_IN, Session
 from voiceguide.render import analyse, render
 from voiceguide.script import load_script
 from voiceguide.timeline import Silence, Timeline
@@ -145,7 +146,9 @@ def test_next_back_and_repeat_seek_to_step_starts(session: Session) -> None:
     assert session.cursor == steps["One"]
     got = take(session, ms_to_frames(1000))
     ref = reference(session)
-    np.testing.assert_array_equal(got, ref[steps["One"] : steps["One"] + ms_to_frames(1000)])
+    want = ref[steps["One"] : steps["One"] + ms_to_frames(1000)]
+    np.testing.assert_array_equal(got[FADE_FRAMES:], want[FADE_FRAMES:])  # after the fade-in
+    np.testing.assert_allclose(got[:FADE_FRAMES], want[:FADE_FRAMES] * FADE_IN, atol=1e-7)
 
 
 def test_a_wait_holds_until_ready(session: Session) -> None:
@@ -174,12 +177,14 @@ def test_status_names_the_step_and_volume_changes_gain(session: Session) -> None
     session.seek(left.start_ms + 500)
     assert session.status()["side"] == "left"
     session.seek(two.start_ms + 1000)
-    ref = reference(session)
+    take(session, 2400)
     act(session, Action.VOLUME_DOWN)
     start = session.cursor
     got = take(session, 2400)
-    expected = ref[start : start + 2400] * np.float32(10 ** (-3 / 20))
-    np.testing.assert_allclose(got, expected, atol=1e-6)
+    quieter = replace(session.level, gain_db=session.level.gain_db - 3.0)
+    expected = np.concatenate(list(render(tl, session.bank, quieter)))[start : start + 2400]
+    # A crossfade into the quieter rendering: then exactly it.
+    np.testing.assert_array_equal(got[FADE_FRAMES:], expected[FADE_FRAMES:])
     assert session.status()["volume_db"] == -3.0
 
 
@@ -282,3 +287,168 @@ def test_a_partial_timeline_does_not_finish(tmp_path: Path) -> None:
     assert not s.finished
     s.handle(Command(Action.NEXT))  # past what is known: nothing to skip to yet
     assert s.cursor == ms_to_frames(part.duration_ms) and not s.finished
+
+
+def _loudest(ref: np.ndarray, start: int, stop: int) -> int:  # type: ignore[type-arg]
+    return start + int(np.argmax(np.abs(ref[start:stop])))
+
+
+def test_no_transition_is_a_hard_step(session: Session) -> None:
+    """Pause, resume, an overlay cutting in, seeks and volume changes all fade: at each, the
+    step from one sample to the next stays within what the speech itself has (a hard cut at
+    these loud moments would step by the sample's whole value, 0.3 and more)."""
+    ref = reference(session)
+    steps = {c.title: ms_to_frames(c.start_ms) for c in session.timeline.chapters}
+    speech = [(ms_to_frames(e.start_ms), ms_to_frames(e.end_ms)) for e in session.timeline.speech]
+    natural = max(float(np.abs(np.diff(ref[a:b])).max()) for a, b in speech)
+    out: list[np.ndarray] = []  # type: ignore[type-arg]
+    transitions: list[tuple[str, int, float]] = []
+
+    def pull(frames: int) -> None:
+        out.append(take(session, frames))
+
+    def at_loud_moment(a: int, b: int) -> None:
+        """Play on to the loudest frame of ref[a:b] (the cursor is before it)."""
+        target = _loudest(ref, a, b)
+        assert abs(ref[target]) > 0.3
+        pull(target - session.cursor)
+
+    def mark(what: str, extra: int = 0, to: int | None = None) -> None:
+        """A transition in what is pulled next (``extra`` frames on), into ``to`` (a seek:
+        whose own steps count too, e.g. a chime's attack)."""
+        own = natural
+        if to is not None:
+            own = max(own, float(np.abs(np.diff(ref[to : to + FADE_FRAMES + 2])).max()))
+        transitions.append((what, sum(map(len, out)) + extra, own))
+
+    intro = speech[0]
+    half = (intro[0] + intro[1]) // 2
+    at_loud_moment(intro[0], half - 2400)
+    mark("pause")
+    act(session, Action.PAUSE)
+    pull(2400)
+    act(session, Action.RESUME)
+    overlay = sum(len(c) for c in session.overlay)
+    mark("resume", overlay)
+    pull(overlay + 2400)
+    at_loud_moment(max(session.cursor + 10, half), intro[1])
+    mark("overlay cuts in")
+    act(session, Action.WHATS_NEXT)
+    overlay = sum(len(c) for c in session.overlay)
+    mark("timeline after the overlay", overlay)
+    pull(overlay + 2400)
+    first = next(s for s in speech if s[0] >= steps["One"])
+    session.seek(first[0] // FRAMES_PER_MS)
+    third = (first[1] - first[0]) // 3
+    for i, action in enumerate((Action.VOLUME_UP, Action.VOLUME_UP, Action.NEXT)):
+        at_loud_moment(max(session.cursor + 10, first[0] + i * third), first[0] + (i + 1) * third)
+        mark(action.value, to=steps["Two"] if action is Action.NEXT else None)
+        act(session, action)
+        pull(1200)
+    second = next(s for s in speech if s[0] >= steps["Two"])
+    at_loud_moment(second[0], second[1])
+    mark("back", to=steps["One"])
+    act(session, Action.BACK)
+    assert session.cursor == steps["One"]
+    act(session, Action.NEXT)
+    pull(4800)
+    got = np.concatenate(out)
+    for what, at, own in transitions:
+        bound = own * 10 ** (3 / 20) + 0.01  # at the loudest volume
+        window = got[max(0, at - 2) : at + FADE_FRAMES + 2]
+        jump = float(np.abs(np.diff(window)).max())
+        assert jump <= bound, f"{what}: a step of {jump:.3f} (the source's own: {own:.3f})"
+
+
+LOUD = """title: Loud Test
+intro: Sit tall. Breathe in deeply, and let your shoulders drop.
+steps:
+  - name: Hold
+    duration: 4s
+    say: Press your palms together, hard.
+"""
+
+
+def test_the_loudest_volume_never_clips(tmp_path: Path) -> None:
+    """Two presses of + from 0 dB (the top of the range, +3 dB) over the real voice, whose
+    peaks sit at the limiter's ceiling: the output holds that ceiling, never full scale."""
+    bank = SpeechCache(tmp_path / "speech")
+    timeline = compile_routine(load_script(write(tmp_path, LOUD)), bank).timeline
+    level = analyse(timeline, bank)
+    s = Session(timeline, bank, level, PullOutput())  # type: ignore[arg-type]
+    s.start_rendering()
+    try:
+        for _ in range(3):
+            act(s, Action.VOLUME_UP)
+        assert s.volume_db == VOLUME_RANGE_DB[1]  # stays at the top
+        got = take(s, s.total)
+    finally:
+        s.close()
+    ref = reference(s)
+    assert float(np.abs(ref).max()) > 10 ** (-2 / 20)  # +3 dB would take it past full scale
+    peak = float(np.abs(got).max())
+    assert peak <= 10 ** (level.output_peak_db / 20) + 1e-4, f"peak {20 * np.log10(peak):.2f} dB"
+    assert float(np.sqrt(np.mean(got**2))) > float(np.sqrt(np.mean(ref**2)))  # louder though
+
+
+def _playing(tmp_path: Path, sock: Path):  # type: ignore[no-untyped-def]
+    """A session playing in real time (null output) on a thread, steered through ``sock``."""
+    import threading
+
+    from voiceguide.player.control import ControlHub
+    from voiceguide.player.output import NullOutput
+
+    bank = SpeechCache(tmp_path / "speech")
+    timeline = compile_routine(load_script(write(tmp_path, SCRIPT)), bank).timeline
+    s = Session(timeline, bank, analyse(timeline, bank), NullOutput())
+    hub = ControlHub(socket_path=sock, status=s.status, signals=False, keys=False).start()
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(s.run(hub)), daemon=True)
+    thread.start()
+    return s, hub, thread, results
+
+
+def _burst(sock: Path, lines: list[str]) -> list[str]:
+    """Send ``lines`` on one connection; the answers."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(sock))
+        conn.sendall("".join(f"{line}\n" for line in lines).encode())
+        data = b""
+        while data.count(b"\n") < len(lines):
+            chunk = conn.recv(65536)
+            assert chunk, "the player closed the connection"
+            data += chunk
+    return data.decode().splitlines()
+
+
+def _until(condition: object, timeout: float, what: str) -> float:
+    """Poll ``condition()`` until true; the seconds it took (fails after ``timeout``)."""
+    import time
+
+    t0 = time.monotonic()
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() - t0 < timeout, f"{what} not within {timeout} s"
+        time.sleep(0.01)
+    return time.monotonic() - t0
+
+
+def test_a_burst_of_pause_and_resume_does_not_queue_up(tmp_path: Path) -> None:
+    """500 pause/resume on one connection: the player goes on playing at once (it used to
+    stay paused for 12 s while the queue drained), and a stop after them stops at once."""
+    sock = tmp_path / "ctl.sock"
+    s, hub, thread, results = _playing(tmp_path, sock)
+    try:
+        _until(lambda: s.status()["state"] == "playing" and s.cursor > 0, 10, "playing")
+        answers = _burst(sock, ["pause", "resume"] * 250)
+        assert answers == ["ok"] * 500
+        _until(lambda: s.status()["state"] == "playing", 2.0, "playing after the burst")
+        assert len(s.overlay) <= 3  # one re-cue at most, not 250
+        answers = _burst(sock, ["toggle", "resume", "pause"] * 166 + ["stop"])
+        _until(lambda: not thread.is_alive(), 2.0, "the stop")
+    finally:
+        s.close()
+        hub.close()
+        thread.join(5)
+    assert results and not results[0].finished  # type: ignore[attr-defined]

@@ -273,18 +273,24 @@ def play(
     from_step: str | None = None,
     socket: Path | None = None,
     volume_db: float = 0.0,
+    device_wait: float | None = None,
 ) -> PlayResult:
     """Play a routine hands-free; see ``voiceguide play``. Saves the position on a stop.
 
     The routine compiles on a thread (``player.compiling``): warm, it is laid out at once;
     cold, the play starts on its first part while the rest is spoken into the cache.
+    An audio device that stalls or is lost while playing is reopened (the same output;
+    with ``auto``, else the next backend) for ``device_wait`` seconds (default
+    ``player.limits.DEVICE_WAIT_SECONDS``), and the play goes on from where it was heard.
+    What the sound libraries print meanwhile is counted, not shown.
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     """
     from voiceguide.errors import Interrupted
     from voiceguide.player import resume as positions
     from voiceguide.player.compiling import Compiling
     from voiceguide.player.control import ControlHub
-    from voiceguide.player.output import open_output
+    from voiceguide.player.limits import DEVICE_WAIT_SECONDS
+    from voiceguide.player.output import library_noise_counted, open_output
     from voiceguide.player.session import Session
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse
     from voiceguide.timeline import Timeline
@@ -313,8 +319,10 @@ def play(
         start_ms = find_step(timeline, from_step)
     elif resume:
         start_ms = positions.load(path, timeline) or 0
-    out = open_output(output, device, fast=fast)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(library_noise_counted())
+        out = open_output(output, device, fast=fast)
+        stack.callback(out.close)  # the device is released however the play ends
         session = Session(
             timeline,
             bank,
@@ -323,7 +331,10 @@ def play(
             start_ms=start_ms,
             volume_db=volume_db,
             complete=complete,
+            reopen=lambda: open_output(output, device, fast=fast),
+            device_wait=DEVICE_WAIT_SECONDS if device_wait is None else device_wait,
         )
+        stack.callback(lambda: session.output.close())  # a reopened one
         if not complete:
             _follow(job, session, bank)
         elif bank.busy:
@@ -332,8 +343,6 @@ def play(
             session.say(session.recue(start_ms))
         with ControlHub(socket_path=socket, status=session.status) as hub:
             result = session.run(hub)
-    finally:
-        out.close()  # the device is released however the play ends
     if result.finished:
         positions.clear(path)
     else:

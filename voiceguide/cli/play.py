@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
 
 from voiceguide.cli.options import Engine, Script
+from voiceguide.errors import Interrupted
+from voiceguide.player.limits import DEVICE_WAIT_SECONDS, VOLUME_RANGE_DB
 
 
 def play(
@@ -23,34 +26,69 @@ def play(
     from_step: str | None = typer.Option(
         None, "--from", help="Start at this step (its name, or the start of it)."
     ),
-    volume: float = typer.Option(0.0, "--volume", help="Volume in dB (-30 to 3)."),
+    volume: float = typer.Option(
+        0.0,
+        "--volume",
+        callback=lambda value: _in_range(value, VOLUME_RANGE_DB),
+        help=f"Volume in dB ({VOLUME_RANGE_DB[0]:g} to {VOLUME_RANGE_DB[1]:g}).",
+    ),
     socket: Path | None = typer.Option(
         None, "--socket", help="Control socket [$XDG_RUNTIME_DIR/voiceguide.sock]."
     ),
     fast: bool = typer.Option(False, "--fast", help="With --output null: as fast as possible."),
+    device_wait: float = typer.Option(
+        DEVICE_WAIT_SECONDS,
+        "--device-wait",
+        callback=lambda value: _in_range(value, (0.0, 3600.0)),
+        help="Seconds to keep reopening a lost or stalled audio device before giving up.",
+    ),
     engine: Engine = None,
 ) -> None:
     """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
     from voiceguide.pipeline import play as run_play
     from voiceguide.units import clock
 
-    result = run_play(
-        script,
-        engine=engine,
-        output=output,
-        device=device,
-        fast=fast,
-        resume=resume,
-        from_step=from_step,
-        socket=socket,
-        volume_db=volume,
-    )
+    try:
+        result = run_play(
+            script,
+            engine=engine,
+            output=output,
+            device=device,
+            fast=fast,
+            resume=resume,
+            from_step=from_step,
+            socket=socket,
+            volume_db=volume,
+            device_wait=device_wait,
+        )
+    except Interrupted:
+        _ignore_stop_signals()
+        raise
+
     if result.finished:
         typer.echo("finished", err=True)
     else:
         typer.echo(
             f"stopped at {clock(result.position_ms)}: 'voiceguide play --resume' goes on", err=True
         )
+
+
+def _in_range(value: float, bounds: tuple[float, float]) -> float:
+    """``value`` if it is a number within ``bounds``, else a usage error (exit 2)."""
+    low, high = bounds
+    if not math.isfinite(value) or not low <= value <= high:
+        raise typer.BadParameter(f"{value:g} is not within {low:g} to {high:g}")
+    return value
+
+
+def _ignore_stop_signals() -> None:
+    """Stopping on a signal: the exit is 130 whatever comes next. A second SIGTERM or
+    SIGINT arriving once Python has put the default handlers back (as it exits) would end
+    the process with 143 instead; ignored, it changes nothing."""
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def devices() -> None:

@@ -41,7 +41,10 @@ status        nothing                                                       one 
 anything else nothing                                                       error: ...
 ============= ============================================================= ===============
 
-``ok`` means the command is queued for the player, not that it is done. Words are
+``ok`` means the command is queued for the player, not that it is done. The player takes
+every command waiting at once and acts on them in order, but what cancels out is dropped
+(``coalesce``): a burst of pause and resume becomes the state it ends in, and a ``stop``
+takes effect at once, ahead of anything queued before it. Words are
 case-insensitive, ``_`` may stand for ``-``, and ``toggle-pause``, ``previous``, ``prev``,
 ``skip`` and ``quit`` are accepted too. For example::
 
@@ -524,6 +527,52 @@ def install_signal_handlers(hub: ControlHub) -> Callable[[], None]:
 
 # ---------------------------------------------------------------------------- the hub
 
+_PAUSING = (Action.PAUSE, Action.RESUME, Action.TOGGLE_PAUSE)
+
+
+def coalesce(commands: list[Command]) -> list[Command]:
+    """``commands`` as the player should act on them: in order, less what cancels out.
+
+    - A STOP wins: the first one is all that is left (with the STATUS requests, which are
+      answered): nothing queued before it is worth doing first.
+    - A run of PAUSE, RESUME and TOGGLE becomes its last PAUSE or RESUME, followed by one
+      TOGGLE if an odd number of them came after it (a run of toggles alone: one or none).
+    - Repeated WHATS_NEXT in a row are said once.
+
+    Everything else is kept, in order (the volume steps are cheap and clamped one by one).
+    """
+    stop = next((c for c in commands if c.action is Action.STOP), None)
+    if stop is not None:
+        return [c for c in commands if c.action is Action.STATUS] + [stop]
+    out: list[Command] = []
+    run: list[Command] = []
+
+    def flush() -> None:
+        explicit = [i for i, c in enumerate(run) if c.action is not Action.TOGGLE_PAUSE]
+        if explicit:
+            last = explicit[-1]
+            out.append(run[last])
+            toggles = run[last + 1 :]
+        else:
+            toggles = run
+        if len(toggles) % 2:
+            out.append(toggles[-1])
+        run.clear()
+
+    for command in commands:
+        if command.action in _PAUSING:
+            run.append(command)
+            continue
+        if run:
+            flush()
+        if command.action is Action.WHATS_NEXT and out and out[-1].action is Action.WHATS_NEXT:
+            continue
+        out.append(command)
+    if run:
+        flush()
+    return out
+
+
 StatusFn = Callable[[], Mapping[str, object]]
 
 
@@ -612,6 +661,17 @@ class ControlHub:
             return self._queue.get_nowait()
         except queue.Empty:
             return None
+
+    def take(self, timeout: float | None = None) -> list[Command]:
+        """Every command waiting (after waiting up to ``timeout`` seconds for the first),
+        coalesced (``coalesce``): what the player acts on, in order."""
+        first = self.get(timeout)
+        if first is None:
+            return []
+        batch = [first]
+        while (more := self.poll()) is not None:
+            batch.append(more)
+        return coalesce(batch)
 
     def put(self, action: Action) -> None:
         """Queue an action from the player itself (Source.PLAYER)."""

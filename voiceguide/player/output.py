@@ -223,6 +223,63 @@ def captured_stderr() -> Iterator[list[str]]:
                 os.write(2, ("\n".join(other) + "\n").encode())
 
 
+_library_lines = [0]  # lines of sound-library noise kept off the terminal (see below)
+
+
+def library_messages() -> int:
+    """How many lines the sound libraries printed while playing (counted, not shown)."""
+    return _library_lines[0]
+
+
+@contextlib.contextmanager
+def library_noise_counted() -> Iterator[None]:
+    """While playing: what C libraries print on fd 2 at any time (``ALSA lib pcm.c:8545:
+    (snd_pcm_recover) underrun occurred``, from PortAudio's audio thread) is counted
+    (``library_messages``), not shown; every other line goes on to stderr as it comes.
+
+    fd 2 is a pipe meanwhile, read by a thread that sorts the lines.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(
+        target=_sort_lines, args=(read_end, saved), name="voiceguide-stderr", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last writer closes: the thread sees its end
+        thread.join(1.0)
+        if not thread.is_alive():  # (else it still writes to ``saved``)
+            os.close(saved)
+
+
+def _sort_lines(read_end: int, out: int) -> None:
+    rest = b""
+    try:
+        while chunk := os.read(read_end, 4096):
+            *lines, rest = (rest + chunk).split(b"\n")
+            for raw in lines:
+                if _is_library_noise(raw.decode(errors="replace")):
+                    _library_lines[0] += 1
+                else:
+                    os.write(out, raw + b"\n")
+        if rest:
+            os.write(out, rest)
+    except OSError:
+        pass
+    finally:
+        os.close(read_end)
+
+
 def _is_library_noise(line: str) -> bool:
     return line.startswith(
         (

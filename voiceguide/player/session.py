@@ -13,21 +13,29 @@ bookkeeping under one lock, so the timeline position is exact to the frame:
   plays before the timeline goes on, which stands still meanwhile: it never talks over a
   cue;
 - seeking (next, back, repeat, ready) empties the queue and restarts the renderer there.
+
+No transition is a hard step (a click): what was about to play fades out over FADE_MS
+while what comes next fades in (pause, resume, seeks, an overlay cutting in). The volume
+is part of the renderer's level, before its true-peak limiter, so no volume clips; a
+change of volume re-renders from the cursor and crossfades into it.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from voiceguide.errors import AudioDeviceError
 from voiceguide.player.control import Action, Command, ControlHub
+from voiceguide.player.limits import DEVICE_WAIT_SECONDS, REOPEN_EVERY_SECONDS, VOLUME_RANGE_DB
+from voiceguide.player.output import EXPORT_HINT, library_messages
 from voiceguide.render import Level, render
 from voiceguide.timeline import Chapter, Silence, Timeline
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, clock, ms_to_frames, spoken
@@ -42,7 +50,13 @@ AHEAD_BLOCKS = 12  # rendered ahead of the output
 QUIET_MS = 100  # silence before a change of level (see ``Session.set_level``)
 BACK_RESTARTS_MS = 5000  # "back" within this of a step's start goes to the step before
 VOLUME_STEP_DB = 3.0
-VOLUME_RANGE_DB = (-30.0, 3.0)
+FADE_MS = 20  # every transition fades over this long: no clicks
+FADE_FRAMES = ms_to_frames(FADE_MS)
+# A raised cosine: FADE_IN + FADE_OUT == 1, so a crossfade of the same audio is seamless.
+FADE_IN = (0.5 - 0.5 * np.cos(np.pi * (np.arange(FADE_FRAMES) + 0.5) / FADE_FRAMES)).astype(
+    np.float32
+)
+FADE_OUT = (1.0 - FADE_IN).astype(np.float32)
 
 
 @dataclass
@@ -61,6 +75,16 @@ class _Wait:
         self.end = ms_to_frames(event.end_ms)
         self.remind = event.remind or ""
         self.every_ms = event.every_ms
+
+
+def _skipped(blocks: Iterator[Samples], skip: int) -> Iterator[Samples]:
+    """``blocks`` without their first ``skip`` frames."""
+    for block in blocks:
+        if skip >= len(block):
+            skip -= len(block)
+            continue
+        yield block[skip:]
+        skip = 0
 
 
 def _sounding(timeline: Timeline) -> list[tuple[int, int]]:
@@ -89,10 +113,18 @@ class Session:
         volume_db: float = 0.0,
         on_progress: Callable[[int], None] | None = None,
         complete: bool = True,
+        reopen: Callable[[], Output] | None = None,
+        device_wait: float = DEVICE_WAIT_SECONDS,
     ) -> None:
+        """``reopen`` opens the output again when it fails while playing (a stall, a lost
+        device); it is tried every REOPEN_EVERY_SECONDS for ``device_wait`` seconds, the play
+        going on from where it was heard. Without it, a failed output ends the play."""
         self.bank = bank
         self.level = level
         self.output = output
+        self.reopen = reopen
+        self.device_wait = device_wait
+        self.recovering = False  # the output failed: reopening it
         self._take(timeline, complete)
         self.version = 0  # counts the timelines taken (see ``extend``)
         self.lock = threading.Lock()
@@ -116,6 +148,11 @@ class Session:
         self.closed = False
         self.pending_level: Level | None = None
         self.render_failed: Exception | None = None
+        self.tail: Samples | None = None  # what was cut off, fading out over the next frames
+        # Frames of the timeline's fade-in done (FADE_FRAMES: none); from mid-routine, in.
+        self.fade = FADE_FRAMES if start_ms == 0 else 0
+        self.restarting = False  # a seek's renderer has not delivered its first block yet
+        self.device_failures = 0  # audio devices lost or stalled, and reopened
         self.thread = threading.Thread(target=self._produce, name="voiceguide-play", daemon=True)
 
     def _take(self, timeline: Timeline, complete: bool) -> None:
@@ -148,13 +185,18 @@ class Session:
 
     # -- the render thread -----------------------------------------------------------
     def _render_from(self, frame: int) -> Iterator[Samples]:
-        return render(
+        level = replace(self.level, gain_db=self.level.gain_db + self.volume_db)
+        blocks = render(
             self.timeline,
             self.bank,
-            self.level,
+            level,
             block_frames=BLOCK_FRAMES,
             start_ms=frame // FRAMES_PER_MS,
         )
+        skip = frame % FRAMES_PER_MS
+        if not skip:
+            return blocks
+        return _skipped(blocks, skip)
 
     def _start(self, frame: int) -> tuple[Iterator[Samples] | None, int]:
         """A renderer from ``frame`` (under the lock), and where it must stop.
@@ -229,6 +271,7 @@ class Session:
                 pos += len(block)
                 if len(block):
                     self.queue.append(block)
+                    self.restarting = False
 
     def set_level(self, level: Level) -> None:
         """Go on at ``level`` without a seam: from the first quiet moment not yet rendered
@@ -298,11 +341,18 @@ class Session:
                     self.next_remind = time.monotonic() + wait.every_ms / 1000
                     break
                 if not self.queue:
-                    self.underruns += 1
+                    if not self.restarting:  # (a seek's first block is not late)
+                        self.underruns += 1
+                    self.fade = 0  # what comes after the gap fades in
                     break
                 block = self.queue[0]
                 k = min(n - filled, len(block) - self.offset, self._frames_to_next_wait())
-                out[filled : filled + k] = block[self.offset : self.offset + k]
+                part = out[filled : filled + k]
+                part[:] = block[self.offset : self.offset + k]
+                if self.fade < FADE_FRAMES:
+                    m = min(k, FADE_FRAMES - self.fade)
+                    part[:m] *= FADE_IN[self.fade : self.fade + m]
+                    self.fade += m
                 filled += k
                 self.cursor += k
                 self.offset += k
@@ -310,11 +360,57 @@ class Session:
                     self.queue.popleft()
                     self.offset = 0
                     self.wake.notify_all()
-            volume = self.volume_db
-        if volume:
-            out *= np.float32(10 ** (volume / 20))
-            np.clip(out, -1.0, 1.0, out=out)
+            tail = self.tail
+            if tail is not None:
+                m = min(n, len(tail))
+                out[:m] += tail[:m]
+                self.tail = tail[m:] if m < len(tail) else None
         return out
+
+    def _upcoming(self, n: int, overlay: bool = True) -> Samples:
+        """The next ``n`` frames ``pull`` would give, without taking them (under the lock);
+        without ``overlay``, only the timeline's (nothing while an overlay plays)."""
+        out = np.zeros(n, dtype=np.float32)
+        if self.overlay and not overlay:
+            return out
+        filled = 0
+        for clip in self.overlay:
+            k = min(n - filled, len(clip))
+            out[filled : filled + k] = clip[:k]
+            filled += k
+            if filled == n:
+                return out
+        if self.overlay or self.paused or self.waiting or self.finished:
+            return out
+        left = min(n - filled, self._frames_to_next_wait())
+        offset = self.offset
+        fade = self.fade
+        for block in self.queue:
+            k = min(left, len(block) - offset)
+            part = out[filled : filled + k]
+            part[:] = block[offset : offset + k]
+            if fade < FADE_FRAMES:
+                m = min(k, FADE_FRAMES - fade)
+                part[:m] *= FADE_IN[fade : fade + m]
+                fade += m
+            filled += k
+            left -= k
+            offset = 0
+            if left <= 0:
+                break
+        return out
+
+    def _cut(self, overlay: bool = True) -> None:
+        """Fade out what was about to play (under the lock): the next FADE_MS of it go on,
+        fading, under whatever plays instead; the timeline fades in when it goes on.
+        Without ``overlay``, a spoken overlay playing now goes on (only the timeline is cut).
+        """
+        upcoming = self._upcoming(FADE_FRAMES, overlay) * FADE_OUT
+        if self.tail is not None:  # a cut during a cut: both fade out
+            m = min(len(self.tail), FADE_FRAMES)
+            upcoming[:m] += self.tail[:m]
+        self.tail = upcoming if upcoming.any() else None
+        self.fade = 0
 
     def _wait_at(self, frame: int) -> _Wait | None:
         for w in self.waits:
@@ -334,7 +430,7 @@ class Session:
         buffered = max(0, self.output.pulled_frames() - self.output.played_frames())
         return (
             max(0, cursor - buffered) // FRAMES_PER_MS
-            if not self.paused
+            if not (self.paused or self.recovering)
             else (cursor // FRAMES_PER_MS)
         )
 
@@ -369,6 +465,8 @@ class Session:
             "title": self.timeline.title,
             "state": "finished"
             if self.finished
+            else "reconnecting"
+            if self.recovering
             else "paused"
             if self.paused
             else "waiting"
@@ -383,6 +481,8 @@ class Session:
             "volume_db": self.volume_db,
             "underruns": self.underruns,  # blocks not rendered in time
             "device_underruns": self.output.underflows,  # reported by the sound system
+            "device_failures": self.device_failures,  # devices lost or stalled, reopened
+            "device_messages": library_messages(),  # sound library lines kept off stderr
         }
 
     # -- actions -------------------------------------------------------------------
@@ -390,7 +490,9 @@ class Session:
         """Go on from file time ``ms`` (clears what was rendered ahead)."""
         frame = max(0, min(ms_to_frames(ms), self.total))
         with self.lock:
+            self._cut(overlay=False)
             self.generation += 1
+            self.restarting = True
             self.queue.clear()
             self.offset = 0
             self.cursor = self.render_from = frame
@@ -398,6 +500,26 @@ class Session:
             self.finished = frame >= self.total and self.complete
             self.waited = {w.start for w in self.waits if w.start < frame}
             self.wake.notify_all()
+
+    def _rerender(self) -> None:
+        """Render again from the cursor (a new volume), crossfading into it."""
+        with self.lock:
+            self._cut(overlay=False)
+            self.generation += 1
+            self.restarting = True
+            self.queue.clear()
+            self.offset = 0
+            self.render_from = self.cursor
+            self.wake.notify_all()
+
+    def set_volume(self, volume_db: float) -> None:
+        """Play at ``volume_db`` (clamped to VOLUME_RANGE_DB) from now on, without a step."""
+        low, high = VOLUME_RANGE_DB
+        volume_db = min(high, max(low, volume_db))
+        if volume_db == self.volume_db:
+            return
+        self.volume_db = volume_db
+        self._rerender()
 
     def say(self, text: str) -> None:
         """Speak ``text`` over the pause in the timeline (re-cues, reminders, what's next)."""
@@ -410,10 +532,12 @@ class Session:
 
             voice = VoiceSettings()
         clip = self.bank.clip(text, voice).load()
-        gain = 10 ** ((self.level.gain_db + self.level.post_gain_db) / 20)
+        gain = 10 ** ((self.level.gain_db + self.level.post_gain_db + self.volume_db) / 20)
         spoken_clip = limit(clip * np.float32(gain), SAMPLE_RATE, CEILING_DBTP, true_peak=True)
         pad = np.zeros(ms_to_frames(300), dtype=np.float32)
         with self.lock:
+            if not self.overlay:
+                self._cut()  # the timeline (if it was playing) fades out under the pad
             self.overlay.extend([pad, spoken_clip, pad])
 
     def handle(self, command: Command) -> None:
@@ -425,6 +549,7 @@ class Session:
             self.interrupted = command.interrupted
         elif action in (Action.PAUSE, Action.TOGGLE_PAUSE) and not self.paused:
             with self.lock:
+                self._cut()
                 self.paused = True
                 self.overlay.clear()
         elif action in (Action.RESUME, Action.TOGGLE_PAUSE) and self.paused:
@@ -446,8 +571,7 @@ class Session:
             self.seek(chapter.start_ms)
         elif action in (Action.VOLUME_UP, Action.VOLUME_DOWN):
             step = VOLUME_STEP_DB if action is Action.VOLUME_UP else -VOLUME_STEP_DB
-            low, high = VOLUME_RANGE_DB
-            self.volume_db = min(high, max(low, self.volume_db + step))
+            self.set_volume(self.volume_db + step)
         elif action is Action.WHATS_NEXT:
             nxt = self.steps[index + 1].title if index + 1 < len(self.steps) else "the end"
             left = spoken(max(0, chapter.end_ms - ms))
@@ -490,25 +614,33 @@ class Session:
             self.wake.notify_all()
 
     def run(self, hub: ControlHub) -> PlayResult:
-        """Play to the end or until stopped; the output is stopped (not closed) on return."""
+        """Play to the end or until stopped; the output is stopped (not closed) on return.
+
+        An output that fails while playing is reopened (see ``reopen``); ``self.output`` is
+        then the new one (the failed one is closed here).
+        """
         self.start_rendering()
         self.output.start(self.pull)
+        reopening: _Reopening | None = None
         try:
             while True:
-                command = hub.get(timeout=0.05)
-                if command is not None:
+                for command in hub.take(timeout=0.05):  # coalesced: a burst is quick
                     self.handle(command)
                 if self.stopping:
-                    self.output.stop(drain=False)
+                    if reopening is None:
+                        self.output.stop(drain=False)
                     break
                 if self.render_failed is not None:
                     self.output.stop(drain=False)
                     raise self.render_failed
+                if reopening is not None:
+                    if not reopening.done.is_set():
+                        continue
+                    reopening = self._reopened(reopening)
+                    continue
                 if self.output.failed is not None:
-                    failure = self.output.failed
-                    if isinstance(failure, AudioDeviceError):
-                        raise failure
-                    raise AudioDeviceError(f"audio output failed: {failure}") from failure
+                    reopening = self._lost(self.output.failed)
+                    continue
                 with self.lock:
                     waiting, finished = self.waiting, self.finished
                     overlay_left = bool(self.overlay)
@@ -522,7 +654,82 @@ class Session:
                 if self.on_progress:
                     self.on_progress(self.heard_ms())
         finally:
+            if reopening is not None:
+                reopening.cancel()
             self.close()
         position = self.timeline.duration_ms if self.finished else self.heard_ms()
         done = self.finished and not self.stopping
         return PlayResult(done, position, self.underruns, self.interrupted)
+
+    def _lost(self, failure: BaseException) -> _Reopening:
+        """The output failed: note where it was heard, release it, start reopening it."""
+        error = (
+            failure
+            if isinstance(failure, AudioDeviceError)
+            else AudioDeviceError(f"audio output failed: {failure}")
+        )
+        if self.reopen is None or not isinstance(failure, AudioDeviceError):
+            raise error from (None if error is failure else failure)
+        ms = self.heard_ms()  # what was buffered in the lost device is played again
+        lost = self.output
+        with contextlib.suppress(AudioDeviceError):
+            lost.stop(drain=False)
+        lost.close()
+        self.device_failures += 1
+        self.seek(ms)
+        self.recovering = True
+        return _Reopening(self.reopen, error, self.device_wait)
+
+    def _reopened(self, reopening: _Reopening) -> _Reopening | None:
+        """Go on with the reopened output, or give up (AudioDeviceError) after the wait."""
+        if reopening.output is None:
+            raise AudioDeviceError(
+                f"{reopening.error}; the audio output could not be reopened within "
+                f"{self.device_wait:g} s ({reopening.last}); {EXPORT_HINT}"
+            )
+        self.output = reopening.output
+        self.recovering = False
+        self.output.start(self.pull)
+        return None
+
+
+class _Reopening:
+    """Reopening a failed output on a thread, every REOPEN_EVERY_SECONDS until ``wait``
+    seconds have passed: the player loop goes on answering commands meanwhile."""
+
+    def __init__(self, reopen: Callable[[], Output], error: AudioDeviceError, wait: float):
+        self.reopen = reopen
+        self.error = error
+        self.last: AudioDeviceError = error
+        self.output: Output | None = None
+        self.done = threading.Event()
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._deadline = time.monotonic() + wait
+        threading.Thread(target=self._run, name="voiceguide-reopen", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._cancelled.is_set():
+            try:
+                output = self.reopen()
+            except AudioDeviceError as exc:
+                self.last = exc
+            else:
+                with self._lock:
+                    if self._cancelled.is_set():
+                        output.close()
+                    else:
+                        self.output = output
+                break
+            if time.monotonic() >= self._deadline:
+                break
+            self._cancelled.wait(REOPEN_EVERY_SECONDS)
+        self.done.set()
+
+    def cancel(self) -> None:
+        """Stop trying; an output opened meanwhile is closed."""
+        with self._lock:
+            self._cancelled.set()
+            output, self.output = self.output, None
+        if output is not None:
+            output.close()
