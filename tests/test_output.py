@@ -413,3 +413,22 @@ def test_resampled_pull_matches_the_export_resampler(rate: int) -> None:
     inner = slice(200, len(out) - 200)
     assert np.abs(out[inner] - reference[inner]).max() < 1e-3
     assert pull.pulled - total * RATE / rate < 100  # only the filter's lookahead ahead
+
+
+def test_sound_library_lines_are_counted_not_shown(capfd: pytest.CaptureFixture[str]) -> None:
+    """What C libraries write to fd 2 while playing (ALSA's underrun reports, from the audio
+    thread) is counted; anything else written there goes on to stderr."""
+    from voiceguide.player.output import library_messages, library_noise_counted
+
+    before = library_messages()
+    with library_noise_counted():
+        os.write(2, b"ALSA lib pcm.c:8545:(snd_pcm_recover) underrun occurred\n")
+        writer = threading.Thread(
+            target=os.write, args=(2, b"Expression 'ret' failed in 'src/hostapi/alsa/x.c'\n")
+        )
+        writer.start()
+        writer.join()
+        os.write(2, b"voiceguide: something to see\n")
+    err = capfd.readouterr().err
+    assert err == "voiceguide: something to see\n"
+    assert library_messages() == before + 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -313,3 +314,36 @@ def test_a_device_that_never_comes_back_gives_up_after_device_wait(tmp_path: Pat
     assert len(lines) == 1, err
     assert "could not be reopened within 2 s" in lines[0] and "voiceguide export" in lines[0]
     assert gave_up >= 2.0
+
+
+@pytest.mark.parametrize("backend", ["sounddevice", "pacat"])
+def test_a_stalled_sound_server_does_not_end_the_play(backend: str, tmp_path: Path) -> None:
+    """The sound server stops answering for 3 s (SIGSTOP), longer than the stall limit:
+    the player reopens the device once it answers again and plays to the end (exit 0)."""
+    script = write(tmp_path, TALKING)
+    victim = start_pulse(tmp_path / "victim")
+    sock = tmp_path / "ctl.sock"
+    proc = vg(
+        "play", str(script), "--output", backend, "--socket", str(sock), env=victim.client_env
+    )
+    try:
+        wait_for_socket(sock, proc)
+        _poll(sock, proc, lambda s: s["position_ms"] > 3000, "playing", 30)
+        victim.proc.send_signal(signal.SIGSTOP)
+        try:
+            stalled = _poll(sock, proc, lambda s: s["state"] == "reconnecting", "the stall", 10)
+            time.sleep(1.0)  # still hung for a while after the stall was noticed
+        finally:
+            victim.proc.send_signal(signal.SIGCONT)
+        after = _poll(sock, proc, lambda s: s["state"] == "playing", "reopening", 20)
+        assert after["device_failures"] >= 1
+        assert after["position_ms"] >= stalled["position_ms"] - 100
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        victim.proc.send_signal(signal.SIGCONT)
+        victim.stop()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
