@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 
@@ -95,6 +96,55 @@ def test_settings_do_not_leak_between_utterances(engine: p3.Pyttsx3Engine) -> No
     b, _ = engine.synthesize("Ten seconds left", VoiceSettings(voice="en-us"))
     assert abs(voiced(a, rate) - voiced(b, rate)) < 0.005
     assert abs(float(np.abs(a).max()) - float(np.abs(b).max())) < 0.1
+
+
+@pytest.mark.e2e
+def test_same_text_same_samples_whatever_was_spoken_before(engine: p3.Pyttsx3Engine) -> None:
+    """A, B, A: espeak-ng keeps state between utterances, which shifted the second A by a
+    few samples (up to 100 ms on longer texts); each text now starts from the same state,
+    in this process and in a new one."""
+    a = "Breathe in slowly and relax your shoulders."
+    b = "Switch sides. Now the left side, and hold it there for ten seconds!"
+    first, rate = engine.synthesize(a, VoiceSettings())
+    engine.synthesize(b, VoiceSettings())
+    engine.synthesize("Hold", VoiceSettings(voice="de", rate=300))
+    again, _ = engine.synthesize(a, VoiceSettings())
+    assert rate == 22_050
+    assert np.array_equal(first, again)
+    code = (
+        "import hashlib, sys\n"
+        "from voiceguide.model import VoiceSettings\n"
+        "from voiceguide.voices.pyttsx3_engine import Pyttsx3Engine\n"
+        "samples, _ = Pyttsx3Engine().synthesize(sys.argv[1], VoiceSettings())\n"
+        "print(hashlib.sha256(samples.tobytes()).hexdigest())\n"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code, a], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert fresh.stdout.strip() == hashlib.sha256(first.tobytes()).hexdigest()
+
+
+@pytest.mark.e2e
+def test_a_very_long_text_never_reaches_espeak_whole(engine: p3.Pyttsx3Engine) -> None:
+    """espeak-ng crashed with SIGSEGV (exit 139) on a 50 000-character cue: long texts are
+    spoken in parts, and texts beyond the engine's limit are refused with one line."""
+    long = "Relax your jaw and let your shoulders drop. " * 30  # 1320 characters
+    samples, rate = engine.synthesize(long, VoiceSettings())
+    assert 60 < seconds(samples, rate) < 150
+    with pytest.raises(EngineError, match=r"50000 characters is too long.*at most 5000") as info:
+        engine.synthesize("a" * 50_000, VoiceSettings())
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_split_text_cuts_at_sentences_then_clauses_then_words() -> None:
+    text = "Relax your jaw. " * 100
+    parts = p3.split_text(text, 100)
+    assert all(len(p) <= 100 and p.endswith(".") for p in parts)
+    assert " ".join(parts) == text.strip()
+    clauses = p3.split_text("one, two, three, four, five", 12)
+    assert clauses == ["one, two,", "three, four,", "five"]
+    assert p3.split_text("x" * 250, 100) == ["x" * 100, "x" * 100, "x" * 50]
+    assert p3.split_text("  Hold.  ") == ["Hold."]
 
 
 @pytest.mark.e2e

@@ -14,9 +14,15 @@ How audio is obtained, and why (pyttsx3 2.99, read from its source and measured)
   the text, before a long utterance has been written, and the file is written (with an
   "Audio saved to ..." print) later from espeak's thread: hence missing or empty files
   and stray stdout. So this engine uses pyttsx3's own ctypes binding of the library
-  (``pyttsx3.drivers._espeak``) to queue voice, rate, volume and text in order, never
-  cancels, collects the samples in memory through a callback, and waits for espeak's
-  end-of-message event. No file, no print, the exact sample rate, ~2-4 ms per cue.
+  (``pyttsx3.drivers._espeak``) in a helper process (``espeak_worker``) that sets voice,
+  rate, volume and text in order and collects the samples in memory through a callback.
+  The library also keeps state from one utterance to the next, so the helper forks a
+  child per text from the freshly initialised library: the same text always gives the
+  same samples, whatever was spoken before. No file, no print, the exact sample rate,
+  ~5-10 ms per cue; a crash of the library is one error, not the end of voiceguide.
+* long texts: espeak-ng crashes on very long utterances, so texts longer than
+  MAX_UTTERANCE_CHARS are spoken in parts split at sentence, then clause, then word
+  boundaries, and joined; texts beyond MAX_TEXT_CHARS are refused.
 * other drivers (SAPI5, NSSS), or an espeak binding this module does not recognise: the
   public ``save_to_file`` + ``runAndWait``, one utterance per ``runAndWait`` (several
   ``save_to_file`` calls before one ``runAndWait`` keep only the last), in a private
@@ -141,6 +147,7 @@ def _release() -> None:
     global _SHARED
     with _LOCK:
         _SHARED = None
+        _WORKER.close()
 
 
 def _driver_name(engine: Any) -> str:
@@ -345,13 +352,12 @@ def _espeak_hint() -> str | None:
     return json.dumps({"platform": sys.platform, "pyttsx3": code, "libs": libs, "data": data})
 
 
+# What ``espeak_worker`` uses of the binding.
 _ESPEAK_NEEDS = (
-    "cSetSynthCallback", "SynthCallback", "t_espeak_callback", "Synth", "SetParameter",
-    "SetVoiceByName", "Synchronize", "Cancel", "dll", "RATE", "VOLUME", "PITCH",
+    "cSetSynthCallback", "t_espeak_callback", "Synth", "SetParameter", "SetVoiceByName",
+    "Initialize", "AUDIO_OUTPUT_SYNCHRONOUS", "ENDPAUSE", "CHARS_UTF8", "RATE", "VOLUME",
+    "PITCH",
 )  # fmt: skip
-_LIST_TERMINATED = 0  # espeak_EVENT_TYPE values (speak_lib.h)
-_MSG_TERMINATED = 6
-_SAMPLERATE = 8
 
 
 @functools.cache
@@ -372,99 +378,135 @@ def _espeak_binding(shared: _Shared) -> Any:
     return _espeak_module() if shared.driver == "espeak" else None
 
 
-class _Capture:
-    """Samples and the end-of-message signal of the utterance being synthesised."""
+class _Worker:
+    """The helper process that speaks each text from libespeak-ng's initial state
+    (``espeak_worker``): started on first use, restarted once if it dies."""
 
     def __init__(self) -> None:
-        self.chunks: list[bytes] = []
+        self.proc: Any = None
         self.rate = 0
-        self.done = threading.Event()
-        self.error: BaseException | None = None
+
+    def _start(self) -> None:
+        import subprocess
+
+        from voiceguide.voices import espeak_worker
+
+        self.close()
+        self.proc = subprocess.Popen(
+            [sys.executable, espeak_worker.__file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        status, rate, _ = self._answer(30.0)
+        if status != espeak_worker.OK:
+            self.close()
+            raise EngineError(f"libespeak-ng could not start; fix: {_install_fix()}")
+        self.rate = rate
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=2)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        import select
+        import time
+
+        fd = self.proc.stdout.fileno()
+        parts: list[bytes] = []
+        while size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            part = os.read(fd, min(size, 1 << 20))
+            if not part:
+                raise EOFError
+            parts.append(part)
+            size -= len(part)
+        return b"".join(parts)
+
+    def _answer(self, timeout: float) -> tuple[int, int, bytes]:
+        import time
+
+        from voiceguide.voices.espeak_worker import HEADER
+
+        deadline = time.monotonic() + timeout
+        status, rate, length = HEADER.unpack(self._read(HEADER.size, deadline))
+        return status, rate, self._read(length, deadline)
+
+    def speak(self, request: dict[str, object], timeout: float) -> tuple[int, int, bytes]:
+        """``(status, sample rate, PCM)`` for one request; one restart if the helper died."""
+        line = json.dumps(request).encode("utf-8") + b"\n"
+        for attempt in range(2):
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+            try:
+                self.proc.stdin.write(line)
+                self.proc.stdin.flush()
+                return self._answer(timeout)
+            except TimeoutError:
+                self.close()
+                raise EngineError(
+                    f"espeak-ng did not finish speaking {_excerpt(request['text'])} within "
+                    "its time limit"
+                ) from None
+            except (OSError, EOFError):
+                self.close()
+                if attempt:
+                    raise EngineError(
+                        f"the espeak-ng helper process stopped; fix: {_install_fix()}"
+                    ) from None
+        raise AssertionError("unreachable")
 
 
-_CAPTURE: _Capture | None = None
-_THUNK: Any = None  # our C callback; kept for the life of the process, never freed
+_WORKER = _Worker()
 
 
-def _on_synth(wav: Any, numsamples: int, events: Any) -> int:
-    """espeak-ng's synth callback (called on espeak's own thread): collect samples."""
-    capture = _CAPTURE
-    if capture is None:
-        return 0
-    try:
-        if numsamples > 0 and wav:
-            import ctypes
-
-            capture.chunks.append(ctypes.string_at(wav, numsamples * 2))
-        if events:
-            i = 0
-            while events[i].type != _LIST_TERMINATED:
-                if events[i].type == _MSG_TERMINATED:
-                    capture.done.set()
-                elif events[i].type == _SAMPLERATE:
-                    capture.rate = int(events[i].id.number)
-                i += 1
-    except BaseException as error:  # never let an exception cross into C
-        capture.error = error
-        capture.done.set()
-    return 0
-
-
-def _wait_idle(es: Any, timeout: float = 30.0) -> None:
-    """Wait until espeak's queue is idle; finer than ``espeak_Synchronize`` (20 ms steps)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while es.IsPlaying():
-        if time.monotonic() > deadline:
-            raise EngineError("espeak-ng stayed busy for 30 s; fix: restart voiceguide")
-        time.sleep(0.0005)
+def _excerpt(text: object, limit: int = 60) -> str:
+    """A text for a message: quoted, and cut short if long."""
+    value = str(text)
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
 def _speak_espeak(
     shared: _Shared, text: str, info: VoiceInfo, voice: VoiceSettings
 ) -> tuple[Samples, int]:
-    """One utterance through libespeak-ng, collected in memory (see the module notes)."""
-    import ctypes
-
+    """One utterance through libespeak-ng in the helper process (see ``espeak_worker``):
+    the same text always gives the same samples, whatever was spoken before."""
     import numpy as np
 
-    global _CAPTURE, _THUNK
-    es = _espeak_module()
-    _wait_idle(es)  # anything queued before (by other pyttsx3 users) finishes first
-    if _THUNK is None:
-        _THUNK = es.t_espeak_callback(_on_synth)
-    capture = _Capture()
-    _CAPTURE = capture
-    es.cSetSynthCallback(_THUNK)
-    try:
-        if es.SetVoiceByName(info.id.encode("utf-8")) != 0:
-            raise EngineError(
-                f"espeak-ng cannot load voice {info.id}; choose another voice "
-                "(see `voiceguide voices`)"
-            )
-        es.SetParameter(es.RATE, int(voice.rate), 0)
-        es.SetParameter(es.VOLUME, round(min(max(voice.volume, 0.0), 1.0) * 100), 0)
-        es.SetParameter(es.PITCH, 50, 0)  # the default: other pyttsx3 users may change it
-        utf8 = text.replace("\0", " ").encode("utf-8")
-        if es.Synth(utf8, flags=es.ENDPAUSE | es.CHARS_UTF8) != 0:
-            raise EngineError(f"espeak-ng refused to speak {text!r}; fix: {_install_fix()}")
-        if not capture.done.wait(timeout=30.0 + len(text) * 0.05):
-            es.Cancel()
-            raise EngineError(f"espeak-ng did not finish speaking {text!r} within its time limit")
-        if capture.error is not None:
-            raise EngineError(f"espeak-ng failed on {text!r}: {capture.error}")
-    finally:
-        _CAPTURE = None
-        if es.SynthCallback is not None:
-            es.cSetSynthCallback(es.SynthCallback)  # give pyttsx3 its own callback back
-    rate = capture.rate
-    if not rate:
-        get_rate = es.dll.espeak_ng_GetSampleRate
-        get_rate.restype = ctypes.c_int
-        rate = int(get_rate()) or 22050
-    pcm = np.frombuffer(b"".join(capture.chunks), dtype=np.int16)
-    return pcm.astype(np.float32) / 32768.0, rate
+    from voiceguide.voices import espeak_worker as w
+
+    request = {
+        "voice": info.id,
+        "rate": int(voice.rate),
+        "volume": round(min(max(voice.volume, 0.0), 1.0) * 100),
+        "pitch": 50,
+        "text": text,
+    }
+    status, rate, pcm = _WORKER.speak(request, timeout=30.0 + len(text) * 0.05)
+    if status == w.NO_VOICE:
+        raise EngineError(
+            f"espeak-ng cannot load voice {info.id}; choose another voice (see `voiceguide voices`)"
+        )
+    if status == w.REFUSED:
+        raise EngineError(f"espeak-ng refused to speak {_excerpt(text)}; fix: {_install_fix()}")
+    if status != w.OK:
+        what = f"signal {-status}" if status < 0 else f"status {status}"
+        raise EngineError(
+            f"espeak-ng crashed ({what}) speaking {_excerpt(text)}; fix: reword the text, "
+            "or choose another voice (see `voiceguide voices`)"
+        )
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    return samples, rate or _WORKER.rate
 
 
 def _speak_file(
@@ -516,6 +558,41 @@ def _speak_file(
             _log().debug("pyttsx3 printed: %s", " / ".join(extra))
 
 
+MAX_UTTERANCE_CHARS = 500
+"""Texts longer than this are spoken in parts: espeak-ng crashes (SIGSEGV) on very long
+utterances, and every built-in cue is under half of it."""
+MAX_TEXT_CHARS = 5_000
+"""Texts longer than this are refused (scripts have a lower limit of their own)."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:\u2013\u2014])\s+")
+_SPACE = re.compile(r"\s+")
+
+
+def split_text(text: str, limit: int = MAX_UTTERANCE_CHARS) -> list[str]:
+    """``text`` in parts of at most ``limit`` characters, cut at sentence ends where it
+    can, else at clause ends, else between words, else anywhere; a short text is itself."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    for pattern in (_SENTENCE_END, _CLAUSE_END, _SPACE):
+        pieces = [p for p in pattern.split(text) if p]
+        if len(pieces) > 1:
+            current = ""
+            for piece in pieces:
+                joined = f"{current} {piece}" if current else piece
+                if len(joined) <= limit:
+                    current = joined
+                    continue
+                if current:
+                    parts.append(current)
+                current = piece
+            parts.append(current)
+            return [q for p in parts for q in split_text(p, limit)]
+    return [text[i : i + limit] for i in range(0, len(text), limit)]
+
+
 class Pyttsx3Engine:
     """Offline speech through pyttsx3 and the system's voices (espeak-ng on Linux)."""
 
@@ -533,20 +610,43 @@ class Pyttsx3Engine:
         return self._resolved[wanted]
 
     def synthesize(self, text: str, voice: VoiceSettings) -> tuple[Samples, int]:
-        """Speak ``text`` into memory (mono float32, the engine's rate); retried once."""
+        """Speak ``text`` into memory (mono float32, the engine's rate); retried once.
+
+        A text longer than MAX_UTTERANCE_CHARS is spoken in parts (``split_text``) and
+        joined; one longer than MAX_TEXT_CHARS is refused before it reaches the engine.
+        """
         if not text.strip():
             raise ValueError("cannot speak an empty text")
+        if len(text) > MAX_TEXT_CHARS:
+            raise EngineError(
+                f"a text of {len(text)} characters is too long to speak (at most "
+                f"{MAX_TEXT_CHARS}): {_excerpt(text)}; fix: split it into shorter cues"
+            )
         shared = _shared()
         info = self._voice(shared, voice.voice)
+        parts = [self._speak(shared, part, info, voice) for part in split_text(text)]
+        if len(parts) == 1:
+            return parts[0]
+        import numpy as np
+
+        rate = parts[0][1]
+        if any(r != rate for _, r in parts):
+            raise EngineError(f"pyttsx3 ({shared.driver}) changed its sample rate mid-text")
+        joined: Samples = np.concatenate([samples for samples, _ in parts])
+        return joined, rate
+
+    def _speak(
+        self, shared: _Shared, text: str, info: VoiceInfo, voice: VoiceSettings
+    ) -> tuple[Samples, int]:
         speak = _speak_espeak if _espeak_binding(shared) is not None else _speak_file
         with _LOCK:
             for _attempt in range(2):
                 samples, rate = speak(shared, text, info, voice)
                 if samples.size:
                     return samples, rate
-                _log().warning("pyttsx3 produced no audio for %r; retrying once", text)
+                _log().warning("pyttsx3 produced no audio for %s; retrying once", _excerpt(text))
         raise EngineError(
-            f"pyttsx3 ({shared.driver}) produced no audio for {text!r} twice; fix: "
+            f"pyttsx3 ({shared.driver}) produced no audio for {_excerpt(text)} twice; fix: "
             f"{_install_fix()}, or try another voice (see `voiceguide voices`)"
         )
 
