@@ -38,7 +38,7 @@ def record_path(output: Path) -> Path:
     return manifest_dir() / f"{key}.json"
 
 
-MIX_VERSION = "6"
+MIX_VERSION = "7"
 """Bump when the same script and options would now sound different (mixing, tones, loudness,
 clip preparation): recorded exports then count as stale, and cached analyses are redone."""
 

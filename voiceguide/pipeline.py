@@ -19,6 +19,7 @@ from voiceguide.paths import scripts_dir
 
 if TYPE_CHECKING:
     from voiceguide.compile import Compiled
+    from voiceguide.loudness import LoudnessMeter
     from voiceguide.model import Routine
     from voiceguide.player.compiling import Compiling
     from voiceguide.player.session import PlayResult, Session
@@ -28,14 +29,16 @@ if TYPE_CHECKING:
     from voiceguide.voices.cache import SpeechCache
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
-# Lossy encoders overshoot peaks (MP3 at 24 kHz, measured on the built-in routines: up to
-# 1.5 dB at 96 kbit/s, 2 dB at 64): their mix gets a lower ceiling, so the decoded file
-# stays under -1 dBTP. LAME's low-pass also takes 0.4 LU of the voice's sibilance, at any
-# bitrate: the MP3's mix is made that much louder, so the decoded file reads -16 LUFS.
+# A lossy file gets the lossless mix, only quieter: a uniform gain keeps the balance of
+# speech and tones exactly. Its encoder overshoots the mix's peaks, so the decoded file is
+# measured, and it lands at or under LOSSY_PEAK_DBTP (ffmpeg's ebur128, oversampling
+# further, reads up to 0.2 dB more): the first encode is made quieter by the overshoot
+# the format typically has (measured on the built-in routines), and if the decoded file
+# still peaks higher, it is encoded once more, quieter by the excess.
 LOSSY = (".mp3", ".ogg")
-LOSSY_CEILING_DBTP = -2.5
-LOW_BITRATE_CEILING_DBTP = -3.5  # below 96 kbit/s
-MP3_LOUDNESS_MAKEUP_LU = 0.4
+LOSSY_PEAK_DBTP = -1.3  # 0.3 dB under the promised -1 dBTP
+OVERSHOOT_DB = {".mp3": 0.2, ".ogg": 2.5}  # MP3 at 96 kbit/s and more; Vorbis
+LOW_BITRATE_OVERSHOOT_DB = 1.9  # MP3 below 96 kbit/s
 
 
 def builtin_scripts() -> list[Path]:
@@ -108,7 +111,7 @@ class ExportResult:
     outputs: list[Path]
     skipped: bool = False  # nothing changed since the recorded export: no work done
     duration_ms: int = 0
-    lufs: float | None = None  # integrated loudness of the mix as written
+    lufs: float | None = None  # integrated loudness of the audio as written (decoded)
     peak_dbtp: float | None = None  # its true peak
 
 
@@ -160,38 +163,52 @@ def export(
     except OSError as exc:
         raise ExportError(f"cannot create folder {output.parent}: {exc.strerror}") from None
     suffix = output.suffix.lower()
-    ceiling = CEILING_DBTP
-    if suffix in LOSSY:
-        ceiling = LOSSY_CEILING_DBTP if bitrate >= 96 else LOW_BITRATE_CEILING_DBTP
-    makeup = MP3_LOUDNESS_MAKEUP_LU if suffix == ".mp3" else 0.0
-    target = TARGET_LUFS + makeup
-    level = _level(timeline, bank, ceiling, target)
+    level = _level(timeline, bank, CEILING_DBTP, TARGET_LUFS)  # the one mix, every format
+    lossy = suffix in LOSSY
+    if lossy:
+        level = level.quieter(
+            max(0.0, level.output_peak_db + _overshoot(suffix, bitrate) - LOSSY_PEAK_DBTP)
+        )
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
-    meter = LoudnessMeter(SAMPLE_RATE)
 
-    def metered(blocks: Iterator[Samples]) -> Iterator[Samples]:
-        for block in blocks:
-            meter.add(block)
-            yield block
+    for attempt in (1, 2):
+        meter = LoudnessMeter(SAMPLE_RATE)  # a lossless file is the mix, metered as made
+        blocks = prefetch(_metered(render(timeline, bank, level), None if lossy else meter))
+        if split:
+            written = export_split(timeline, blocks, output, bitrate=bitrate, progress=report)
+            if subtitles:  # one file for the whole routine, beside the playlist
+                written.append(export_subtitles(timeline, output.with_suffix(".vtt")))
+        else:  # the audio and its subtitles appear together, or neither
+            written = export_audio(
+                timeline, blocks, output, bitrate=bitrate, progress=report, subtitles=subtitles
+            )
+        if not lossy:
+            lufs, peak = meter.integrated(), meter.true_peak_db()
+            break
+        from voiceguide.export.measure import measure
 
-    mix = render(timeline, bank, level)
-    blocks = prefetch(metered(mix))
-    if split:
-        written = export_split(timeline, blocks, output, bitrate=bitrate, progress=report)
-        if subtitles:  # one file for the whole routine, beside the playlist
-            written.append(export_subtitles(timeline, output.with_suffix(".vtt")))
-    else:  # the audio and its subtitles appear together, or neither
-        written = export_audio(
-            timeline, blocks, output, bitrate=bitrate, progress=report, subtitles=subtitles
-        )
+        lufs, peak = measure([p for p in written if p.suffix.lower() == suffix])
+        if peak <= LOSSY_PEAK_DBTP or attempt == 2:
+            break
+        level = level.quieter(peak - LOSSY_PEAK_DBTP + 0.1)  # and once more, quieter
     manifest.record(planned, written, routine.files, options)
-    return ExportResult(
-        written,
-        duration_ms=timeline.duration_ms,
-        lufs=meter.integrated() - makeup,  # as the decoded file reads
-        peak_dbtp=meter.true_peak_db(),
-    )
+    return ExportResult(written, duration_ms=timeline.duration_ms, lufs=lufs, peak_dbtp=peak)
+
+
+def _metered(blocks: Iterator[Samples], meter: LoudnessMeter | None) -> Iterator[Samples]:
+    """``blocks``, each also given to ``meter`` (if any) on the way."""
+    for block in blocks:
+        if meter is not None:
+            meter.add(block)
+        yield block
+
+
+def _overshoot(suffix: str, bitrate: int) -> float:
+    """How far a lossy format's decoded peaks typically rise over the mix's (dB)."""
+    if suffix == ".mp3" and bitrate < 96:
+        return LOW_BITRATE_OVERSHOOT_DB
+    return OVERSHOOT_DB[suffix]
 
 
 def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: float) -> Level:

@@ -65,6 +65,17 @@ class Level:
     output_lufs: float  # integrated loudness of the output
     output_peak_db: float  # a bound on its true peak
 
+    def quieter(self, db: float) -> Level:
+        """The same mix ``db`` quieter: only the final gain moves, so the balance of speech
+        and tones (what the limiter did) stays exactly as it is."""
+        return Level(
+            self.gain_db,
+            self.limit_dbtp,
+            self.post_gain_db - db,
+            self.output_lufs - db,
+            self.output_peak_db - db,
+        )
+
 
 class _Mixer:
     def __init__(self, timeline: Timeline, bank: SpeechBank, *, estimate: bool = False) -> None:
