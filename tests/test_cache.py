@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +19,7 @@ from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
 from voiceguide.voices.base import Clip, Engine
-from voiceguide.voices.cache import IDENTITIES, SpeechCache, npy_frames
+from voiceguide.voices.cache import IDENTITIES, SUFFIX, SpeechCache, entry_frames, read_entry
 from voiceguide.voices.fake import FakeEngine, speech_ms
 
 FAKE = VoiceSettings(engine="fake")
@@ -111,10 +110,10 @@ def test_key_changes_with_text_engine_voice_and_settings(tmp_path: Path) -> None
 def test_clip_is_prepared_and_stored_under_its_key(tmp_path: Path) -> None:
     cache = cache_with(tmp_path, FakeEngine())
     clip = cache.clip("Breathe in slowly", FAKE)
-    assert clip.path == tmp_path / f"{clip.key}.npy"
+    assert clip.path == tmp_path / f"{clip.key}{SUFFIX}"
     samples = clip.load()
     assert samples.dtype == np.float32 and samples.ndim == 1
-    assert len(samples) == clip.frames == npy_frames(clip.path)
+    assert len(samples) == clip.frames == entry_frames(clip.path)
     # resampled to SAMPLE_RATE, engine padding trimmed: about the fake's voiced length
     expected = speech_ms("Breathe in slowly")
     assert abs(clip.frames * 1000 / SAMPLE_RATE - expected) < 80
@@ -127,54 +126,57 @@ def test_storage_leaves_no_temporary_files(tmp_path: Path) -> None:
         cache.clip(text, FAKE)
     cache.wait()
     assert leftovers(tmp_path) == []
-    assert len(list(tmp_path.glob("*.npy"))) == len(CUES)
+    assert len(list(tmp_path.glob(f"*{SUFFIX}"))) == len(CUES)
 
 
 def test_a_failed_write_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = cache_with(tmp_path, FakeEngine())
 
-    def crash(file: BinaryIO, array: object, allow_pickle: bool = False) -> None:
-        file.write(b"\x93NUMPY partial")
+    real_fsync = os.fsync
+
+    def crash(fd: int) -> None:
+        os.write(fd, b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "save", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     clip = cache.clip("Hold", FAKE)  # the length is known; storing fails in the background
     with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
         cache.wait()
     with pytest.raises(EngineError, match="VOICEGUIDE_CACHE_DIR"):
         clip.load()  # and so does using the clip
-    assert list(tmp_path.glob("*.npy")) == []
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert list(tmp_path.glob(f"*{SUFFIX}")) == []
     assert leftovers(tmp_path) == []
 
 
-def test_stats_are_stored_beside_the_clip(tmp_path: Path) -> None:
-    """Per-millisecond peak and energy rows, what the mix limiter and analysis read."""
+def test_stats_are_stored_with_the_clip(tmp_path: Path) -> None:
+    """Per-millisecond peak and energy rows, what the mix limiter and analysis read, in the
+    clip's own file: published together, by one rename."""
     from voiceguide.dsp import chunk_stats
-    from voiceguide.voices.base import stats_path
 
     clip = stored(cache_with(tmp_path, FakeEngine()), "Breathe out slowly")
-    stats = clip.load_stats()
+    samples, stats = clip.load_entry()
     assert stats.shape == (2, -(-clip.frames // 24))
-    np.testing.assert_array_equal(stats, np.load(stats_path(clip.path)))
-    np.testing.assert_allclose(stats, chunk_stats(clip.load()), rtol=1e-6)
-    stats_path(clip.path).unlink()  # lost: worked out again from the samples
-    np.testing.assert_allclose(clip.load_stats(), stats, rtol=1e-6)
+    np.testing.assert_array_equal(stats, clip.load_stats())
+    np.testing.assert_array_equal(samples, read_entry(clip.path, clip.key)[0])
+    np.testing.assert_allclose(stats, chunk_stats(samples), rtol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [clip.path.name]
 
 
 def test_a_torn_entry_is_synthesised_again(tmp_path: Path) -> None:
     clip = stored(cache_with(tmp_path, FakeEngine()), "Hold")
     data = clip.path.read_bytes()
     clip.path.write_bytes(data[: len(data) // 2])  # e.g. a crash on a filesystem without order
-    assert npy_frames(clip.path) is None
+    assert entry_frames(clip.path) is None
     again = cache_with(tmp_path, FakeEngine())
     assert stored(again, "Hold").frames == clip.frames
     assert again.misses == 1
-    assert npy_frames(clip.path) == clip.frames
+    assert entry_frames(clip.path) == clip.frames
 
 
 def test_stale_temporary_files_are_swept(tmp_path: Path) -> None:
-    old = tmp_path / ".tmp-crashed.npy"
-    new = tmp_path / ".tmp-running.npy"
+    old = tmp_path / ".tmp-crashed.clip"
+    new = tmp_path / ".tmp-running.clip"
     old.write_bytes(b"x")
     new.write_bytes(b"x")
     hours_ago = time.time() - 3 * 3600
@@ -203,8 +205,8 @@ def test_concurrent_caches_share_one_directory(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert leftovers(tmp_path) == []
-    for path in tmp_path.glob("*.npy"):
-        assert npy_frames(path) == len(np.load(path))
+    for path in tmp_path.glob(f"*{SUFFIX}"):
+        assert entry_frames(path) == len(read_entry(path, path.stem)[0])
 
 
 def test_empty_text_is_a_value_error(tmp_path: Path) -> None:
@@ -218,7 +220,7 @@ def test_silent_clip_is_an_engine_error(tmp_path: Path) -> None:
     cache = cache_with(tmp_path, FakeEngine())
     with pytest.raises(EngineError, match=r"produced no audio for '\.\.\.'"):
         cache.clip("...", FAKE)
-    assert list(tmp_path.glob("*.npy")) == []
+    assert list(tmp_path.glob(f"*{SUFFIX}")) == []
 
 
 def test_unknown_engine_is_an_engine_error(tmp_path: Path) -> None:
@@ -260,17 +262,24 @@ def test_default_directory_follows_the_environment(
     assert SpeechCache().directory == tmp_path / "root" / "speech"
 
 
-def test_npy_frames_accepts_only_complete_mono_float32(tmp_path: Path) -> None:
-    cases: dict[str, tuple[npt.NDArray[np.generic], int | None]] = {
-        "ok": (np.zeros(100, dtype=np.float32), 100),
-        "f64": (np.zeros(100, dtype=np.float64), None),
-        "2d": (np.zeros((10, 2), dtype=np.float32), None),
-        "big-endian": (np.zeros(100, dtype=">f4"), None),
+def test_entry_frames_accepts_only_whole_clip_entries(tmp_path: Path) -> None:
+    from voiceguide.voices import store
+
+    clip = stored(cache_with(tmp_path, FakeEngine()), "Hold")
+    assert entry_frames(clip.path) == clip.frames
+    data = clip.path.read_bytes()
+    cases = {
+        "empty": b"",
+        "header only": data[: store.HEADER.size],
+        "one byte short": data[:-1],
+        "one byte long": data + b"\0",
+        "an old .npy": b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False}",
     }
-    for name, (array, frames) in cases.items():
-        np.save(tmp_path / f"{name}.npy", array)
-        assert npy_frames(tmp_path / f"{name}.npy") == frames, name
-    assert npy_frames(tmp_path / "missing.npy") is None
+    for name, content in cases.items():
+        path = tmp_path / f"{name}{SUFFIX}"
+        path.write_bytes(content)
+        assert entry_frames(path) is None, name
+    assert entry_frames(tmp_path / "missing.clip") is None
 
 
 @pytest.mark.e2e

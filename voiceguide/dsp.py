@@ -342,6 +342,23 @@ def chunk_stats(samples: npt.ArrayLike) -> Samples:
     return np.stack([chunk_peaks(samples), chunk_energies(samples)])
 
 
+def _floored(samples: npt.ArrayLike, peaks: npt.ArrayLike, chunk: int) -> tuple[Samples, _F64]:
+    """A block and its peaks, made safe whatever the peaks say: each chunk's peak is at
+    least its samples' own (lying, stale or missing stats can never let a sample past the
+    ceiling, nor leave it to the final hard clip), and non-finite samples become silence
+    (infinities full scale)."""
+    x = _as_mono(samples)
+    p = np.asarray(peaks, dtype=np.float64)
+    if len(x) != len(p) * chunk:
+        return x, p  # ``_stream`` says what is wrong
+    own = np.abs(x).reshape(-1, chunk).max(axis=1, initial=0.0)
+    if not np.isfinite(own).all():
+        x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+        own = np.abs(x).reshape(-1, chunk).max(axis=1, initial=0.0)
+    floored: _F64 = np.fmax(p, own)
+    return x, floored
+
+
 class PeakLimiter:
     """A streaming true-peak limiter that works per millisecond, from known peaks.
 
@@ -358,7 +375,9 @@ class PeakLimiter:
     at most what its chunk needs, so the ceiling holds (to within the little that the gain's
     own slow change adds to inter-sample peaks). Blocks come out ``lookahead_ms + 2`` ms
     late; the output has exactly as many samples as the input. Chunks where nothing
-    reaches the ceiling pass through untouched.
+    reaches the ceiling pass through untouched. The peaks given are only trusted upwards:
+    each chunk counts with at least its samples' own peak, so no sample ever leaves above
+    the ceiling, whatever the peaks say.
     """
 
     def __init__(
@@ -381,7 +400,7 @@ class PeakLimiter:
     def process(self, blocks: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> Iterator[Samples]:
         """Limited blocks, in order, adding up to the input's length."""
         c = self.chunk
-        for rows, gains in self._stream(((_as_mono(x), p) for x, p in blocks), c):
+        for rows, gains in self._stream((_floored(x, p, c) for x, p in blocks), c):
             x = rows.ravel()
             if gains is None:
                 yield x.copy()

@@ -215,7 +215,10 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
     """``render.analyse``, remembered in the cache under the mix's content.
 
     The mix is a pure function of the timeline and the clips (named by their content keys),
-    so an export of an unchanged timeline skips the analysis pass.
+    so an export of an unchanged timeline skips the analysis pass. The remembered level is
+    a checked file (``voiceguide.voices.store``: its digest ties it to this key) and its
+    numbers must be ones ``analyse`` can give for this ceiling and target; anything else
+    is worked out again (with one warning line), so a damaged file never sets the loudness.
     """
     import hashlib
     import json
@@ -224,26 +227,59 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
     from voiceguide.paths import cache_dir
     from voiceguide.render import Level, analyse
     from voiceguide.timeline import Speech
+    from voiceguide.voices import store
 
     h = hashlib.sha256(timeline.dumps().encode())
     for event in timeline.events:
         if isinstance(event, Speech):
             h.update(bank.clip(event.text, event.voice).key.encode())
     h.update(f"{MIX_VERSION} {ceiling_dbtp} {target}".encode())
-    path = cache_dir() / "levels" / f"{h.hexdigest()}.json"
+    key = h.hexdigest()
+    path = cache_dir() / "levels" / f"{key}.level"
     try:
-        return Level(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        pass
-    level = analyse(timeline, bank, ceiling_dbtp=ceiling_dbtp, target_lufs=target)
-    try:
-        from voiceguide.export.atomic import write_text_atomic
+        try:
+            level = Level(**json.loads(store.read(path, key.encode())))
+        except (ValueError, TypeError) as error:
+            raise store.BadEntry(f"not a level ({error})") from None
+        _check_level(level, ceiling_dbtp, target)
+        return level
+    except store.BadEntry as error:
+        if str(error) != "missing":
+            import logging
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(dataclasses.asdict(level)))
-    except OSError:
-        pass  # only costs the analysis next time
+            logging.getLogger(__name__).warning(
+                "voiceguide: loudness level %s was %s; worked out again", path.name, error
+            )
+    level = analyse(timeline, bank, ceiling_dbtp=ceiling_dbtp, target_lufs=target)
+    with contextlib.suppress(OSError):  # only costs the analysis next time
+        store.write(path, key.encode(), [json.dumps(dataclasses.asdict(level)).encode()])
     return level
+
+
+def _check_level(level: Level, ceiling_dbtp: float, target: float) -> None:
+    """Raise BadEntry unless ``level`` is one ``render.analyse`` can give for this ceiling
+    and target: the target loudness (or silence), the ceiling or the limiter's place under
+    it, a final gain within its headroom, a peak under the ceiling, finite gains."""
+    import math
+
+    from voiceguide.render import POST_HEADROOM_DB
+    from voiceguide.voices.store import BadEntry
+
+    numbers = dataclasses.astuple(level)
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        raise BadEntry("not a level (its values are not all numbers)")
+    if not (math.isfinite(level.gain_db) and abs(level.gain_db) <= 100):
+        raise BadEntry(f"implausible (a gain of {level.gain_db} dB)")
+    if not 0.0 <= level.post_gain_db <= POST_HEADROOM_DB + 1e-9:
+        raise BadEntry(f"implausible (a final gain of {level.post_gain_db} dB)")
+    places = (ceiling_dbtp, ceiling_dbtp - POST_HEADROOM_DB)
+    if not any(abs(level.limit_dbtp - place) < 1e-9 for place in places):
+        raise BadEntry(f"implausible (a limiter at {level.limit_dbtp} dBTP)")
+    silent = level.output_lufs == -math.inf and level.gain_db == 0 and not level.post_gain_db
+    if not silent and abs(level.output_lufs - target) > 1e-6:
+        raise BadEntry(f"implausible (a loudness of {level.output_lufs} LUFS, not {target})")
+    if math.isnan(level.output_peak_db) or level.output_peak_db > ceiling_dbtp + 1e-6:
+        raise BadEntry(f"implausible (a peak of {level.output_peak_db} dBTP)")
 
 
 def _exact_level_later(session: Session, bank: SpeechCache, timeline: Timeline) -> None:

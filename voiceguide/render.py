@@ -201,10 +201,12 @@ class _Mixer:
                     frames = clip.frames
                     if self.estimate and clip.pending is not None and not clip.pending.done():
                         stats = self._stand_in(frames)
+                        if with_samples:
+                            samples = clip.load()
+                    elif with_samples:  # read together, verified by the speech cache
+                        samples, stats = clip.load_entry()
                     else:
                         stats = clip.load_stats()
-                    if with_samples:
-                        samples = clip.load()
                 else:
                     frames = ms_to_frames(ev.duration_ms)
                     stats = (
@@ -309,15 +311,31 @@ def _tone_stats_path(name: str, frames: int) -> Path:
     from voiceguide.manifest import MIX_VERSION
     from voiceguide.paths import cache_dir
 
-    return cache_dir() / "tones" / f"{name}-{frames}-{MIX_VERSION}.npy"
+    return cache_dir() / "tones" / f"{name}-{frames}-{MIX_VERSION}.stats"
 
 
 def _stored_tone_stats(name: str, frames: int) -> Samples | None:
+    """A tone's stats from ``<cache>/tones``, verified (``voiceguide.voices.store``: its
+    digest, then finite, positive numbers of the right shape); None if missing or bad (a
+    bad file gets one warning line, and is made again by ``_tone_stats``)."""
+    from voiceguide.voices import store
+
+    path = _tone_stats_path(name, frames)
+    chunks = -(-frames // FRAMES_PER_MS)
     try:
-        stats: Samples = np.load(_tone_stats_path(name, frames), allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    if stats.shape != (2, -(-frames // FRAMES_PER_MS)) or stats.dtype != np.float32:
+        payload = store.read(path, path.name.encode())
+        if len(payload) != 8 * chunks:
+            raise store.BadEntry("not the size of this tone's stats")
+        stats = np.frombuffer(payload, dtype="<f4").reshape(2, chunks).astype(np.float32)
+        if not np.isfinite(stats).all() or float(stats.min(initial=0.0)) < 0.0:
+            raise store.BadEntry("its stats are not all finite, positive numbers")
+    except store.BadEntry as error:
+        if str(error) != "missing":
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "voiceguide: tone stats %s were %s; made again", path.name, error
+            )
         return None
     stats.flags.writeable = False
     return stats
@@ -331,22 +349,18 @@ def _tone_stats(name: str, frames: int) -> Samples:
     them out costs a few milliseconds per tone, which a cold start would otherwise spend
     before its first sound.
     """
-    import os
+    import contextlib
+
+    from voiceguide.voices import store
 
     stored = _stored_tone_stats(name, frames)
     if stored is not None:
         return stored
-    stats = chunk_stats(tones.tone(name, frames))
+    stats = chunk_stats(tones.tone(name, frames)).astype(np.float32)
     stats.flags.writeable = False
     path = _tone_stats_path(name, frames)
-    try:  # best effort, atomic: a rename of a finished file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
-        with open(temp, "wb") as f:
-            np.save(f, stats, allow_pickle=False)
-        os.replace(temp, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # best effort; fsynced, then renamed into place
+        store.write(path, path.name.encode(), [np.ascontiguousarray(stats, "<f4").tobytes()])
     return stats
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
-from voiceguide.units import FRAMES_PER_MS, frames_to_ms
+from voiceguide.units import frames_to_ms
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,9 +71,12 @@ class HintedEngine(Protocol):
         ...
 
 
-def stats_path(clip_path: Path) -> Path:
-    """``<key>.stats`` (an .npy array) beside the clip file ``<key>.npy``."""
-    return clip_path.with_name(f"{clip_path.stem}.stats")
+class ClipSource(Protocol):
+    """Where a clip's data comes from (the speech cache): verified, made again if bad."""
+
+    def load_clip(self, clip: Clip) -> tuple[Samples, Samples]:
+        """``clip``'s samples and its ``dsp.chunk_stats``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class Clip:
     path: Path
     pending: Future[None] | None = field(default=None, compare=False, repr=False)
     """Set while the speech cache is still preparing and storing the clip."""
+    source: ClipSource | None = field(default=None, compare=False, repr=False)
+    """The speech cache that made it, which verifies it when it is loaded."""
 
     @property
     def duration_ms(self) -> int:
@@ -94,33 +100,30 @@ class Clip:
         if self.pending is not None:
             self.pending.result()
 
-    def load(self) -> Samples:
-        """The clip's samples (float32, mono, SAMPLE_RATE)."""
-        import numpy as np
-
-        self.ready()
-        samples: Samples = np.load(self.path, allow_pickle=False)
-        return samples
-
-    def load_stats(self) -> Samples:
-        """The clip's true peak and K-weighted energy per millisecond (``dsp.chunk_stats``),
-        which the renderer's limiter and loudness analysis work from.
-
-        Read from beside the clip when the speech cache stored them; otherwise computed (the
-        same numbers, only slower).
-        """
-        import numpy as np
-
-        from voiceguide.dsp import chunk_stats
+    def load_entry(self) -> tuple[Samples, Samples]:
+        """The clip's samples (float32, mono, SAMPLE_RATE) and its true peak and K-weighted
+        energy per millisecond (``dsp.chunk_stats``, what the renderer's limiter and
+        loudness analysis work from), read together and verified."""
+        if self.source is not None:
+            return self.source.load_clip(self)
+        from voiceguide.voices.cache import read_entry
+        from voiceguide.voices.store import BadEntry
 
         self.ready()
         try:
-            stats: Samples = np.load(stats_path(self.path), allow_pickle=False)
-            if stats.shape == (2, -(-self.frames // FRAMES_PER_MS)):
-                return stats
-        except (OSError, ValueError):
-            pass
-        return chunk_stats(self.load())
+            return read_entry(self.path, self.key)
+        except BadEntry as error:
+            raise EngineError(
+                f"speech cache entry {self.path} is {error}; fix: run the command again"
+            ) from None
+
+    def load(self) -> Samples:
+        """The clip's samples (float32, mono, SAMPLE_RATE)."""
+        return self.load_entry()[0]
+
+    def load_stats(self) -> Samples:
+        """The clip's ``dsp.chunk_stats`` (see ``load_entry``)."""
+        return self.load_entry()[1]
 
 
 class SpeechBank(Protocol):

@@ -1,18 +1,23 @@
 """The speech cache: each (text, engine, voice, settings, version) is synthesised once.
 
-A clip is stored as ``<key>.npy`` (float32, mono, SAMPLE_RATE) after ``dsp.prepare_clip``
-(resample, trim the engine's silence, normalise loudness, limit peaks), with its true peak
-and K-weighted energy per millisecond beside it as ``<key>.stats`` (``dsp.chunk_stats``:
-what the mix's limiter and loudness analysis work from). The key is a
-sha256 over the text, the engine's name and ``identity()``, the voice settings,
-CACHE_VERSION, SAMPLE_RATE and the voiceguide version, so any change that alters the audio
-makes a new entry.
+A clip is stored as one checked file, ``<key>.clip`` (``voiceguide.voices.store``: a header
+with the payload's BLAKE2b digest, then the payload): its frame count, its samples
+(float32, mono, SAMPLE_RATE, after ``dsp.prepare_clip``: resampled, the engine's silence
+trimmed, loudness normalised, peaks limited) and its true peak and K-weighted energy per
+millisecond (``dsp.chunk_stats``: what the mix's limiter and loudness analysis work from).
+Clip and stats are published together by one rename, so no reader ever pairs a clip with
+another synthesis's stats. The key is a sha256 over the text, the engine's name and
+``identity()``, the voice settings, CACHE_VERSION, SAMPLE_RATE and the voiceguide version,
+so any change that alters the audio makes a new entry.
 
-Warm lookups are cheap by design: a hit reads only the .npy header (the frame count) and
-checks the file size, without numpy; and an engine's ``identity()`` is remembered in
+Warm lookups are cheap by design: a hit reads only the entry's header (the frame count)
+and checks the file size, without numpy; and an engine's ``identity()`` is remembered in
 ``identities.json`` under its cheap ``identity_hint()``, so a warm run does not even start
-the engine. Entries are written to a temporary file in the same directory and renamed into
-place, so a crash or a concurrent run never leaves a broken entry under a key.
+the engine. Loading a clip for the mix reads it whole and verifies it: its digest, then
+that its samples are finite and within [-1, 1] and its stats fit the samples (the right
+shape, finite, peaks at least the samples' own). An entry that fails (flipped bytes, a
+torn or empty file, numbers that do not fit) is synthesised again, with one warning line
+naming the entry and what was wrong; the mix never uses it.
 """
 
 from __future__ import annotations
@@ -21,33 +26,30 @@ import contextlib
 import hashlib
 import json
 import os
-import re
+import struct
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from voiceguide import __version__
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
-from voiceguide.units import SAMPLE_RATE
-from voiceguide.voices.base import Clip, Engine, HintedEngine, stats_path
+from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE
+from voiceguide.voices import store
+from voiceguide.voices.base import Clip, Engine, HintedEngine
 
 if TYPE_CHECKING:
+    import logging
     from concurrent.futures import ThreadPoolExecutor
 
     from voiceguide.voices.base import Samples
 
-CACHE_VERSION = 7  # bump when prepare_clip or the stored format changes what a key means
+CACHE_VERSION = 8  # bump when prepare_clip or the stored format changes what a key means
 IDENTITIES = "identities.json"
-_TMP_PREFIX = ".tmp-"
-_STALE_TMP_S = 3600.0
-
-_HEADER = re.compile(
-    r"""\{\s*'descr':\s*'<f4',\s*'fortran_order':\s*False,\s*'shape':\s*\((\d+),\),?\s*\}\s*$"""
-)
+SUFFIX = ".clip"
+_FRAMES = struct.Struct("<Q")
 
 
 def default_directory() -> Path:
@@ -57,42 +59,75 @@ def default_directory() -> Path:
     return cache_dir() / "speech"
 
 
-def npy_frames(path: Path) -> int | None:
-    """The frame count of a complete mono float32 ``.npy`` file, from its header alone.
+def _payload_length(frames: int) -> int:
+    return _FRAMES.size + 4 * frames + 8 * -(-frames // FRAMES_PER_MS)
 
-    None if the file is missing, not such an array, or shorter than its header says (a
-    torn write): the caller then synthesises the clip again. Costs one small read.
+
+def entry_frames(path: Path) -> int | None:
+    """The frame count of a whole clip entry, from its header alone (one small read).
+
+    None if the file is missing, not a clip entry, or not the size its header says (a
+    torn write): the caller then synthesises the clip again.
     """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(256)
-            size = os.fstat(f.fileno()).st_size
-            if head[:6] != b"\x93NUMPY" or len(head) < 12:
-                return None
-            major = head[6]
-            if major == 1:
-                start, length = 10, int.from_bytes(head[8:10], "little")
-            elif major in (2, 3):
-                start, length = 12, int.from_bytes(head[8:12], "little")
-            else:
-                return None
-            if start + length > len(head):
-                head += f.read(start + length - len(head))
-    except OSError:
+    found = store.peek(path, _FRAMES.size)
+    if found is None:
         return None
-    try:
-        header = head[start : start + length].decode("latin-1")
-    except UnicodeDecodeError:
-        return None
-    match = _HEADER.match(header)
-    if match is None:
-        return None
-    frames = int(match.group(1))
-    return frames if size == start + length + 4 * frames else None
+    length, prefix = found
+    (frames,) = _FRAMES.unpack(prefix)
+    return frames if frames > 0 and length == _payload_length(frames) else None
+
+
+def write_entry(path: Path, key: str, samples: Samples, stats: Samples) -> None:
+    """Store a clip and its stats together as one checked file (OSError on failure)."""
+    import numpy as np
+
+    clip = np.ascontiguousarray(samples, dtype="<f4")
+    table = np.ascontiguousarray(stats, dtype="<f4")
+    payload: list[bytes | memoryview] = [_FRAMES.pack(clip.size), clip.tobytes(), table.tobytes()]
+    store.write(path, key.encode(), payload)
+
+
+def read_entry(path: Path, key: str) -> tuple[Samples, Samples]:
+    """A clip's samples and stats, verified (``check_entry``); BadEntry says what is wrong."""
+    import numpy as np
+
+    payload = store.read(path, key.encode())
+    if len(payload) < _FRAMES.size:
+        raise store.BadEntry("cut short")
+    (frames,) = _FRAMES.unpack_from(payload)
+    if frames <= 0 or len(payload) != _payload_length(frames):
+        raise store.BadEntry("not the size of a clip")
+    data = np.frombuffer(payload, dtype="<f4", offset=_FRAMES.size)
+    samples = data[:frames].astype(np.float32)
+    stats = data[frames:].reshape(2, -1).astype(np.float32)
+    check_entry(samples, stats)
+    return samples, stats
+
+
+def check_entry(samples: Samples, stats: Samples) -> None:
+    """Raise BadEntry unless ``stats`` can be the ``dsp.chunk_stats`` of ``samples`` and the
+    samples are a prepared clip's: finite and within [-1, 1]; stats of the right shape,
+    finite and not negative, each millisecond's peak at least its samples' own."""
+    import numpy as np
+
+    chunks = -(-samples.size // FRAMES_PER_MS)
+    if samples.size == 0 or stats.shape != (2, chunks):
+        raise store.BadEntry("its stats do not fit the clip's length")
+    if not np.isfinite(samples).all():
+        raise store.BadEntry("its samples are not all finite numbers")
+    if float(np.abs(samples).max()) > 1.0:
+        raise store.BadEntry("its samples go beyond full scale")
+    if not np.isfinite(stats).all() or float(stats.min()) < 0.0:
+        raise store.BadEntry("its stats are not all finite, positive numbers")
+    padded = np.zeros(chunks * FRAMES_PER_MS, dtype=np.float32)
+    padded[: samples.size] = np.abs(samples)
+    sample_peaks = padded.reshape(chunks, FRAMES_PER_MS).max(axis=1)
+    if (stats[0] < sample_peaks * np.float32(0.9999)).any():
+        raise store.BadEntry("its stats put peaks below the clip's own samples")
 
 
 class SpeechCache:
-    """A SpeechBank backed by a directory of ``.npy`` clips; synthesises on a miss.
+    """A SpeechBank backed by a directory of clip entries; synthesises on a miss.
 
     ``hits`` counts clips served without synthesis (from disk, or already resolved in this
     process); ``misses`` counts clips synthesised; ``synthesized`` lists their texts.
@@ -108,6 +143,7 @@ class SpeechCache:
         self._factories = engines
         self._engines: dict[str, Engine] = {}
         self._clips: dict[tuple[str, VoiceSettings], Clip] = {}
+        self._texts: dict[str, tuple[str, VoiceSettings]] = {}  # key -> what it speaks
         self._identity: dict[VoiceSettings, str] = {}
         self._identities: dict[str, str] | None = None
         self._lock = threading.RLock()
@@ -142,8 +178,8 @@ class SpeechCache:
                 self.hits += 1
                 return found
             key = self.key(text, voice)
-            path = self.directory / f"{key}.npy"
-            frames = npy_frames(path)
+            path = self.directory / f"{key}{SUFFIX}"
+            frames = entry_frames(path)
             pending = None
             if frames:
                 self.hits += 1
@@ -151,8 +187,9 @@ class SpeechCache:
                 frames, pending = self._synthesize(text, voice, path)
                 self.misses += 1
                 self.synthesized.append(text)
-            clip = Clip(key=key, frames=frames, path=path, pending=pending)
+            clip = Clip(key=key, frames=frames, path=path, pending=pending, source=self)
             self._clips[(text, voice)] = clip
+            self._texts[key] = (text, voice)
             return clip
 
     def known(self, text: str, voice: VoiceSettings) -> Clip | None:
@@ -163,9 +200,12 @@ class SpeechCache:
         if found is not None or voice not in self._identity:
             return found
         key = self._key(text, voice, self._identity[voice])
-        path = self.directory / f"{key}.npy"
-        frames = npy_frames(path)
-        return Clip(key=key, frames=frames, path=path) if frames else None
+        path = self.directory / f"{key}{SUFFIX}"
+        frames = entry_frames(path)
+        if not frames:
+            return None
+        self._texts.setdefault(key, (text, voice))
+        return Clip(key=key, frames=frames, path=path, source=self)
 
     def key(self, text: str, voice: VoiceSettings) -> str:
         """The content hash naming the clip of ``text`` with ``voice``."""
@@ -222,7 +262,7 @@ class SpeechCache:
         table[slot] = identity
         data = json.dumps(table, indent=0, sort_keys=True).encode()
         with contextlib.suppress(EngineError):  # a read-only cache still works, only slower
-            self._write_atomic(self.directory / IDENTITIES, lambda f: f.write(data))
+            self._write_atomic(self.directory / IDENTITIES, data)
 
     @property
     def busy(self) -> bool:
@@ -239,8 +279,8 @@ class SpeechCache:
         while self._pending:
             self._pending.pop(0).result()
 
-    def _synthesize(self, text: str, voice: VoiceSettings, path: Path) -> tuple[int, Future[None]]:
-        """Synthesise and trim one clip; returns its frame count and the job storing it."""
+    def _trim(self, text: str, voice: VoiceSettings) -> tuple[str, Samples]:
+        """Synthesise and trim one clip: its engine's name and the trimmed samples."""
         import numpy as np
 
         from voiceguide.dsp import trim_clip
@@ -251,45 +291,108 @@ class SpeechCache:
             trimmed: Samples = trim_clip(np.asarray(samples, dtype=np.float32), rate)
         except ValueError as error:
             raise _no_audio(engine.name, text, error) from error
+        return engine.name, trimmed
+
+    def _synthesize(self, text: str, voice: VoiceSettings, path: Path) -> tuple[int, Future[None]]:
+        """Synthesise and trim one clip; returns its frame count and the job storing it."""
+        engine, trimmed = self._trim(text, voice)
         if self._worker is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="voiceguide-speech")
-        job = self._worker.submit(self._store, engine.name, text, trimmed, path)
+        job = self._worker.submit(self._store, engine, text, trimmed, path)
         self._pending.append(job)
         return int(trimmed.size), job
 
-    def _store(self, engine: str, text: str, trimmed: Samples, path: Path) -> None:
-        """Level a trimmed clip, and store it with its stats (on the worker thread)."""
+    def _prepare(self, engine: str, text: str, trimmed: Samples) -> tuple[Samples, Samples]:
+        """Level a trimmed clip and work out its stats."""
         import numpy as np
 
         from voiceguide.dsp import chunk_stats, level_clip
 
         try:
-            clip = np.ascontiguousarray(level_clip(trimmed), dtype="<f4").reshape(-1)
+            clip = np.ascontiguousarray(level_clip(trimmed), dtype=np.float32).reshape(-1)
         except ValueError as error:
             raise _no_audio(engine, text, error) from error
-        # The stats first: a clip on disk comes with its stats (unless deleted since).
-        stats = chunk_stats(clip)
-        self._write_atomic(stats_path(path), lambda f: np.save(f, stats, allow_pickle=False))
-        self._write_atomic(path, lambda f: np.save(f, clip, allow_pickle=False))
+        return clip, chunk_stats(clip)
 
-    def _write_atomic(self, path: Path, write: Callable[[IO[bytes]], object]) -> None:
-        """Write via a temporary file in the same directory, then rename it into place."""
+    def _store(self, engine: str, text: str, trimmed: Samples, path: Path) -> None:
+        """Level a trimmed clip, and store it with its stats (on the worker thread)."""
+        clip, stats = self._prepare(engine, text, trimmed)
+        self._write(path, lambda: write_entry(path, path.stem, clip, stats))
+
+    def load_clip(self, clip: Clip) -> tuple[Samples, Samples]:
+        """``clip``'s samples and stats, verified; a bad entry is made again (one warning
+        line says which and why). See ``voiceguide.voices.base.ClipSource``."""
+        clip.ready()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._sweep()
+            samples, stats = read_entry(clip.path, clip.key)
+            if samples.size == clip.frames:
+                return samples, stats
+            reason = f"{samples.size} frames long where {clip.frames} were expected"
+        except store.BadEntry as error:
+            reason = str(error)
+        return self._remake(clip, reason)
+
+    def _remake(self, clip: Clip, reason: str) -> tuple[Samples, Samples]:
+        known = self._texts.get(clip.key)
+        if known is None:
+            raise EngineError(
+                f"speech cache entry {clip.path} is {reason}; fix: run the command again"
+            )
+        text, voice = known
+        with self._lock:
+            # Another thread may have made it again meanwhile.
+            with contextlib.suppress(store.BadEntry):
+                samples, stats = read_entry(clip.path, clip.key)
+                if samples.size == clip.frames:
+                    return samples, stats
+            _log().warning(
+                "voiceguide: speech cache entry %s (%s) was %s; made again",
+                clip.path.name,
+                _excerpt(text),
+                reason,
+            )
+            engine, trimmed = self._trim(text, voice)
+            if trimmed.size != clip.frames:
+                raise EngineError(
+                    f"the {engine} engine spoke {_excerpt(text)} differently this time "
+                    f"({trimmed.size} frames, not {clip.frames}); fix: run the command again"
+                )
+            samples, stats = self._prepare(engine, text, trimmed)
+            self._write(clip.path, lambda: write_entry(clip.path, clip.key, samples, stats))
+            self.misses += 1
+            self.synthesized.append(text)
+            return samples, stats
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        """Replace ``path`` with ``data``: a temporary file in the same directory, fsynced,
+        renamed into place, the directory fsynced."""
+
+        def write() -> None:
             import tempfile
 
-            fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=path.suffix, dir=self.directory)
+            fd, tmp = tempfile.mkstemp(prefix=store.TMP_PREFIX, dir=self.directory)
             try:
-                with os.fdopen(fd, "wb") as f:
-                    write(f)
+                with open(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
                 os.replace(tmp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
+            store.fsync_directory(self.directory)
+
+        self._write(path, write)
+
+    def _write(self, path: Path, write: Callable[[], None]) -> None:
+        """Run ``write`` (which replaces ``path`` atomically); an OSError names the fix."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._sweep()
+            write()
         except OSError as error:
             raise EngineError(
                 f"cannot write the speech cache in {self.directory} ({error}); fix: make it "
@@ -301,11 +404,17 @@ class SpeechCache:
         if self._swept:
             return
         self._swept = True
-        now = time.time()
-        for leftover in self.directory.glob(f"{_TMP_PREFIX}*"):
-            with contextlib.suppress(OSError):
-                if now - leftover.stat().st_mtime > _STALE_TMP_S:
-                    leftover.unlink()
+        store.sweep(self.directory)
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger(__name__)
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _no_audio(engine: str, text: str, error: ValueError) -> EngineError:

@@ -1,0 +1,132 @@
+"""Checked cache files: written whole and durably, verified whole when read.
+
+Every file voiceguide keeps in its cache (a speech clip with its stats, a tone's stats, a
+mix's loudness level) is a small header, then its payload::
+
+    b"VGCACHE1"  uint64 payload length  32-byte BLAKE2b of (context, payload)  payload
+
+``context`` is what the file is for (its key), so a file copied under another name does
+not verify. A writer writes a temporary file in the same directory, fsyncs it, renames it
+onto the entry and fsyncs the directory: a power cut leaves the old entry or the new one,
+never a zero-length or torn file. A reader gets the payload only if the file is complete
+and matches its digest; anything else (missing, empty, torn, flipped bytes, another
+format) reads as missing, with the reason, so the caller makes the entry again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import struct
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+MAGIC = b"VGCACHE1"
+HEADER = struct.Struct("<8sQ32s")
+TMP_PREFIX = ".tmp-"
+STALE_TMP_S = 3600.0
+MAX_PAYLOAD = 1 << 30  # larger is never one of ours
+
+
+class BadEntry(Exception):
+    """A cache file that is missing or cannot be trusted; ``str()`` says why."""
+
+
+def digest(context: bytes, payload: Iterable[bytes | memoryview]) -> bytes:
+    h = hashlib.blake2b(digest_size=32)
+    h.update(len(context).to_bytes(4, "little"))
+    h.update(context)
+    for part in payload:
+        h.update(part)
+    return h.digest()
+
+
+def write(path: Path, context: bytes, payload: list[bytes | memoryview]) -> None:
+    """Replace ``path`` with a checked file of ``payload`` (the parts in order), durably.
+
+    Raises OSError (the caller decides whether a cache it cannot write is an error).
+    """
+    length = sum(len(part) for part in payload)
+    header = HEADER.pack(MAGIC, length, digest(context, payload))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(header)
+            for part in payload:
+                f.write(part)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_directory(path.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable; best effort (not every platform can)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read(path: Path, context: bytes) -> bytes:
+    """The payload of the checked file ``path``; BadEntry if it is not a complete, intact
+    entry for ``context``."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEADER.size)
+            if len(head) < HEADER.size:
+                raise BadEntry("empty" if not head else "cut short")
+            magic, length, stored = HEADER.unpack(head)
+            if magic != MAGIC or length > MAX_PAYLOAD:
+                raise BadEntry("not a voiceguide cache file")
+            payload = f.read(length + 1)
+    except FileNotFoundError:
+        raise BadEntry("missing") from None
+    except OSError as error:
+        raise BadEntry(f"unreadable ({error.strerror or error})") from None
+    if len(payload) != length:
+        raise BadEntry("cut short" if len(payload) < length else "longer than its header says")
+    if digest(context, [payload]) != stored:
+        raise BadEntry("corrupted (its checksum does not match)")
+    return payload
+
+
+def peek(path: Path, prefix: int) -> tuple[int, bytes] | None:
+    """``(payload length, its first prefix bytes)`` from the header alone, if the file's
+    size matches it (no digest: a cheap check that the entry is whole); else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEADER.size + prefix)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < HEADER.size + prefix:
+        return None
+    magic, length, _ = HEADER.unpack(head[: HEADER.size])
+    if magic != MAGIC or size != HEADER.size + length:
+        return None
+    return length, head[HEADER.size :]
+
+
+def sweep(directory: Path) -> None:
+    """Delete temporary files in ``directory`` left by crashed runs (older than an hour:
+    younger ones may belong to a run still writing)."""
+    now = time.time()
+    for leftover in directory.glob(f"{TMP_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_TMP_S:
+                leftover.unlink()
