@@ -97,8 +97,9 @@ class AtomicGroup:
                 continue
             except OSError as error:
                 raise _export_error(target, error) from error
+            with contextlib.suppress(OSError):  # a file system without locks: unmarked,
+                fcntl.flock(fd, fcntl.LOCK_EX)  # and then no sweep can lock it either
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
                 # Another export's sweep may have taken the new file for a stale one before
                 # the lock: then it is gone, and another name is tried.
                 ours = os.fstat(fd).st_ino == os.stat(temp, follow_symlinks=False).st_ino
