@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SCRIPTS, DurationBank, write
-from voiceguide.compile import CHIME_LEAD_MS, compile_routine
+from voiceguide.compile import CHIME_LEAD_MS, compile_routine, wait_for_speech
+from voiceguide.errors import EngineError, ExitCode, ScriptError
+from voiceguide.model import VoiceSettings
 from voiceguide.script import load_script
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
+from voiceguide.voices.base import Clip
 
 
 def compile_text(tmp_path: Path, bank: DurationBank, text: str):  # type: ignore[no-untyped-def]
@@ -285,3 +293,91 @@ def test_prefixes_handed_on_are_prefixes_of_the_whole(script: Path, bank: Durati
         known = [c for c in prefix.chapters if c.end_ms <= ms and c in whole.chapters]
         assert known == [c for c in whole.chapters if c.end_ms <= ms]
         assert prefix.chapters  # never empty: a player always knows where it is
+
+
+class _FailingBank(DurationBank):
+    """A bank whose engine cannot speak one text, as espeak-ng cannot speak '.'."""
+
+    def clip(self, text: str, voice: VoiceSettings) -> Clip:
+        if text == "Unspeakable.":
+            raise EngineError(f"the fake engine produced no audio for {text!r}")
+        return super().clip(text, voice)
+
+
+class _LateFailingBank(DurationBank):
+    """A bank that fails while storing a clip, after handing it out (a worker thread)."""
+
+    def clip(self, text: str, voice: VoiceSettings) -> Clip:
+        clip = super().clip(text, voice)
+        if text != "Unspeakable.":
+            return clip
+        pending: Future[None] = Future()
+        pending.set_exception(EngineError("the fake engine produced no audible sound"))
+        return replace(clip, pending=pending)
+
+
+@pytest.mark.parametrize("bank_type", [_FailingBank, _LateFailingBank])
+def test_if_the_engine_fails_on_a_cue_the_error_names_the_cue(
+    tmp_path: Path, bank_type: type[DurationBank]
+) -> None:
+    path = write(
+        tmp_path,
+        "title: T\nsteps:\n  - name: A\n    duration: 1m\n    cues:\n"
+        "      - Fine.\n      - {at: 30s, say: Unspeakable.}\n",
+    )
+    with pytest.raises(EngineError) as info:
+        compiled = compile_routine(load_script(path), bank_type())
+        wait_for_speech(compiled)
+    assert str(info.value).startswith(f"{path}:7:9: the fake engine produced no audi")
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "line"),
+    [
+        ("intro", "intro: Unspeakable.\n", 2),
+        ("outro", "outro: Unspeakable.\n", 2),
+        ("rest", "rest: 5s\nrest_say: Unspeakable.\n", 3),
+    ],
+)
+def test_if_the_engine_fails_on_a_routine_text_the_error_names_its_line(
+    tmp_path: Path, where: str, text: str, line: int
+) -> None:
+    path = write(
+        tmp_path,
+        f"title: T\n{text}steps:\n  - {{name: A, duration: 1m}}\n  - {{name: B, duration: 1m}}\n",
+    )
+    with pytest.raises(EngineError, match=rf"^{re.escape(str(path))}:{line}:\d+: the fake engine"):
+        compile_routine(load_script(path), _FailingBank())
+
+
+def test_if_a_filled_in_template_is_too_long_it_never_reaches_the_engine(
+    tmp_path: Path, bank: DurationBank
+) -> None:
+    path = write(
+        tmp_path,
+        f"title: {'T' * 200}\nsteps:\n  - name: A\n    duration: 1m\n    say: '{'{title} ' * 6}'\n",
+    )
+    with pytest.raises(ScriptError) as info:
+        compile_routine(load_script(path), bank)
+    assert str(info.value).startswith(f"{path}:3:5: with its placeholders filled in, this text")
+    assert "more than the limit of 1000" in str(info.value)
+    assert not any(len(text) > 1000 for text in bank.asked)
+
+
+@pytest.mark.e2e
+def test_a_real_engine_failing_on_a_cue_names_the_cue(tmp_path: Path) -> None:
+    """espeak-ng speaks nothing for '.': check says where that cue is, exit 5."""
+    path = write(
+        tmp_path, "title: T\nsteps:\n  - name: A\n    duration: 20s\n    cues:\n      - '.'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == ExitCode.ENGINE, proc.stderr
+    assert proc.stderr.startswith(
+        f"voiceguide: {path}:6:9: the pyttsx3 engine produced no audio for '.'"
+    ), proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -16,14 +16,16 @@ the last, inside that step's chapter, with its "Next: ..." preview.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from voiceguide.breath import BreathPhase, schedule
-from voiceguide.model import NOWHERE, CueKind, Phase, Routine, Step, VoiceSettings, Where
+from voiceguide.errors import EngineError, ScriptError
+from voiceguide.limits import MAX_TEXT_CHARS
+from voiceguide.model import CueKind, Phase, Routine, Step, VoiceSettings, Where
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
 from voiceguide.units import clock_ms, spoken
-from voiceguide.voices.base import SpeechBank
+from voiceguide.voices.base import Clip, SpeechBank
 
 CHIME_MS = 1500  # length of the chime event at each step (and side) start
 CHIME_LEAD_MS = 700  # speech starts this long after the chime
@@ -67,10 +69,29 @@ class FitIssue:
 
 @dataclass(frozen=True)
 class Compiled:
-    """The timeline and the fit issues found while building it."""
+    """The timeline and the fit issues found while building it.
+
+    ``pending`` holds the clips still being stored when it was built, each with the first
+    place in the script that speaks it: ``wait_for_speech`` names that place if one fails.
+    """
 
     timeline: Timeline
     issues: tuple[FitIssue, ...]
+    pending: tuple[tuple[Clip, Where], ...] = field(default=(), compare=False, repr=False)
+
+
+def located(where: Where, error: EngineError) -> EngineError:
+    """``error`` (an engine failing on a text) with the script position that asked for it."""
+    return EngineError(f"{where}: {error}")
+
+
+def wait_for_speech(compiled: Compiled) -> None:
+    """Wait until every clip of ``compiled`` is stored; an engine failure names its cue."""
+    for clip, where in compiled.pending:
+        try:
+            clip.ready()
+        except EngineError as error:
+            raise located(where, error) from error
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ class _Builder:
         self.silences: list[Silence] = []
         self.chapters: list[Chapter] = []
         self.sides: list[SidePart] = []
+        self.pending: dict[str, tuple[Clip, Where]] = {}
 
     def say(
         self,
@@ -110,7 +132,20 @@ class _Builder:
         limit: int,
         limit_name: str,
     ) -> Speech:
-        clip = self.bank.clip(text, self.voice)
+        if len(text) > MAX_TEXT_CHARS:
+            raise ScriptError(
+                where.path,
+                where.line,
+                where.column,
+                f"with its placeholders filled in, this text is {len(text)} characters long, "
+                f"more than the limit of {MAX_TEXT_CHARS}",
+            )
+        try:
+            clip = self.bank.clip(text, self.voice)
+        except EngineError as error:
+            raise located(where, error) from error
+        if clip.pending is not None and clip.key not in self.pending:
+            self.pending[clip.key] = (clip, where)
         speech = Speech(start, clip.duration_ms, text, step, cue, self.voice)
         self.placed.append(_Placed(speech, where, limit, limit_name))
         return speech
@@ -144,7 +179,9 @@ class _Builder:
             sides=tuple(p for p in self.sides if p.start_ms < ms),
         )
 
-    def paragraphs(self, text: str, start: int, cue: str, limit: int = 1 << 62) -> int:
+    def paragraphs(
+        self, text: str, start: int, cue: str, where: Where, limit: int = 1 << 62
+    ) -> int:
         """Speak blank-line separated paragraphs one after another; returns the end."""
         t = start
         for i, para in enumerate(text.split("\n\n")):
@@ -155,22 +192,18 @@ class _Builder:
                 t,
                 step=None,
                 cue=cue,
-                where=self.routine_where(),
+                where=where,
                 limit=limit,
                 limit_name="the routine",
             )
             t = s.end_ms + PARAGRAPH_GAP_MS
         return t - PARAGRAPH_GAP_MS
 
-    def routine_where(self) -> Where:
-        src = self.routine.source
-        return Where(str(src), 1, 1) if src else NOWHERE
-
     def build(self) -> Compiled:
         r = self.routine
         t = 0
         if r.intro:
-            end = self.paragraphs(r.intro, INTRO_LEAD_MS, "intro")
+            end = self.paragraphs(r.intro, INTRO_LEAD_MS, "intro", r.intro_where)
             origin = -(-(end + INTRO_TAIL_MS) // 1000) * 1000
             self.chapters.append(Chapter(0, origin, INTRO_TITLE, None))
             t = origin
@@ -182,7 +215,7 @@ class _Builder:
         if r.outro:
             start = t
             self.tone("chime", t, CHIME_MS, None)
-            end = self.paragraphs(r.outro, t + CHIME_LEAD_MS, "outro")
+            end = self.paragraphs(r.outro, t + CHIME_LEAD_MS, "outro", r.outro_where)
             t = end + OUTRO_TAIL_MS
             self.chapters.append(Chapter(start, t, OUTRO_TITLE, None))
         events: list[Speech | Tone | Silence] = [p.speech for p in self.placed]
@@ -198,7 +231,7 @@ class _Builder:
             chapters=tuple(self.chapters),
             sides=tuple(self.sides),
         )
-        return Compiled(timeline, tuple(self.fit_issues()))
+        return Compiled(timeline, tuple(self.fit_issues()), tuple(self.pending.values()))
 
     def step(self, index: int, step: Step, start: int) -> int:
         r = self.routine
@@ -231,7 +264,7 @@ class _Builder:
                 end + NO_CHIME_LEAD_MS,
                 step=index,
                 cue="rest",
-                where=self.routine_where(),
+                where=r.rest_where,
                 limit=rest_end,
                 limit_name="the next step",
             )

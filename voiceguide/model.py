@@ -145,3 +145,6 @@ class Routine:
     author: str | None = None
     source: Path | None = None
     files: tuple[Path, ...] = field(default=())  # every script file read, includes too
+    intro_where: Where = NOWHERE  # where the intro, outro and rest texts are in the script
+    outro_where: Where = NOWHERE
+    rest_where: Where = NOWHERE

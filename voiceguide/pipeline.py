@@ -93,12 +93,13 @@ def compile_script(
     New clips finish storing in the background (see ``SpeechCache.wait``); this waits for
     them, and so reports their errors.
     """
-    from voiceguide.compile import compile_routine
+    from voiceguide.compile import compile_routine, wait_for_speech
     from voiceguide.voices.cache import SpeechCache
 
     routine = load(path, engine=engine)
     bank = bank or open_bank()
     compiled = compile_routine(routine, bank)
+    wait_for_speech(compiled)  # an engine failing on a cue names the cue
     if isinstance(bank, SpeechCache):
         bank.wait()
     return routine, compiled, bank

@@ -17,6 +17,7 @@ one millisecond is a whole number of frames: every event starts exactly on a fra
 
 from __future__ import annotations
 
+import math
 import re
 
 SAMPLE_RATE = 24_000
@@ -28,13 +29,18 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 def parse_duration(value: str | int | float) -> int:
     """Parse ``2m``, ``90s``, ``1m30s``, ``1.5s``, ``250ms`` or a bare number of seconds.
 
-    Returns integer milliseconds; raises ValueError with a readable message.
+    Returns integer milliseconds; raises ValueError with a readable message, also for
+    ``inf``, ``nan`` and numbers too large to be milliseconds.
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 90s or 1m30s, got {value!r}")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         if value < 0:
             raise ValueError(f"a duration cannot be negative, got {value!r}")
+        return value * 1000
+    if isinstance(value, float):
+        if not 0 <= value * 1000 < math.inf:
+            raise ValueError(f"expected a finite duration of zero or more, got {value!r}")
         return round(value * 1000)
     text = value.strip().replace(" ", "")
     pos = 0
@@ -45,7 +51,7 @@ def parse_duration(value: str | int | float) -> int:
         number, unit = float(match.group(1)), match.group(2)
         total += number * {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}[unit]
         pos = match.end()
-    if pos != len(text) or not text:
+    if pos != len(text) or not text or not total < math.inf:
         raise ValueError(f"expected a duration such as 90s, 2m or 1m30s, got {value!r}")
     return round(total)
 
