@@ -184,6 +184,11 @@ class SpeechCache:
             if frames:
                 self.hits += 1
             else:
+                if path.exists():  # entries appear whole, by a rename: this one was damaged
+                    what = "was empty or cut short; made again"
+                    _log().warning(
+                        "voiceguide: speech cache entry %s (%s) %s", path.name, _excerpt(text), what
+                    )
                 frames, pending = self._synthesize(text, voice, path)
                 self.misses += 1
                 self.synthesized.append(text)
