@@ -381,3 +381,32 @@ def test_limiter_leaves_quiet_parts_untouched() -> None:
     assert float(np.abs(y).max()) <= 10 ** (-6 / 20) + 1e-6
     np.testing.assert_array_equal(y[:10_000], x[:10_000])
     np.testing.assert_array_equal(y[14_000:], x[14_000:])
+
+
+@pytest.mark.parametrize("lie", ["zeros", "a tenth", "nan"])
+def test_peak_limiter_holds_the_ceiling_whatever_the_peaks_say(lie: str) -> None:
+    """Lying stats (a damaged cache gave +5 dBTP of full-scale noise, flat-topped by the
+    final clip): each chunk counts with at least its samples' own peak, so no sample goes
+    past the ceiling and none is left to the hard clip."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(SAMPLE_RATE * 2) * 0.8).astype(np.float32)  # way over
+    honest = chunk_peaks(x)
+    peaks = {
+        "zeros": np.zeros_like(honest),
+        "a tenth": honest * np.float32(0.1),
+        "nan": np.full_like(honest, np.nan),
+    }[lie]
+    ceiling_db = -1.5
+    ceiling = 10 ** (ceiling_db / 20)
+    y = np.concatenate(list(PeakLimiter(ceiling_db).process(_in_blocks(x, peaks, [240, 24_000]))))
+    assert y.shape == x.shape and np.isfinite(y).all()
+    assert float(np.abs(y).max()) <= ceiling * (1 + 1e-6)
+    # Not flat-topped: the limiter's gain, not the clip, brought the samples down.
+    assert int((np.abs(y) >= ceiling * (1 - 1e-6)).sum()) < 0.001 * len(y)
+
+
+def test_peak_limiter_silences_non_finite_samples() -> None:
+    x = np.full(2400, 0.5, dtype=np.float32)
+    x[100], x[200], x[300] = np.nan, np.inf, -np.inf
+    y = np.concatenate(list(PeakLimiter(-1.5).process([(x, chunk_peaks(np.nan_to_num(x)))])))
+    assert np.isfinite(y).all() and float(np.abs(y).max()) <= 10 ** (-1.5 / 20) + 1e-6
