@@ -307,3 +307,40 @@ def test_warm_run_with_pyttsx3_starts_no_engine(tmp_path: Path) -> None:
 
     assert run() == "3 0 numpy,pyttsx3"
     assert run() == "0 3 -"
+
+
+@pytest.mark.e2e
+def test_two_exports_racing_on_one_empty_cache_both_write_the_clean_export(
+    tmp_path: Path,
+) -> None:
+    """Two real exports share an empty cache, the second started while the first is still
+    speaking into it (one crashed in the mix on a clip paired with another synthesis's
+    stats, the other's file differed): both succeed, and both files are exactly what a
+    clean export writes."""
+    script = REPO / "scripts" / "techniques" / "cat-cow.yaml"
+
+    def start(cache: Path, output: Path) -> subprocess.Popen[str]:
+        env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
+        command = [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(output)]
+        return subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def finish(proc: subprocess.Popen[str]) -> None:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert err == ""
+
+    finish(start(tmp_path / "alone", tmp_path / "clean.wav"))
+    shared = tmp_path / "shared"
+    first = start(shared, tmp_path / "first.wav")
+    deadline = time.monotonic() + 120
+    while not list((shared / "speech").glob("*.clip")) and first.poll() is None:
+        assert time.monotonic() < deadline, "the first export stored nothing"
+        time.sleep(0.005)  # polling the cache's state, not waiting for time to pass
+    second = start(shared, tmp_path / "second.wav")
+    finish(first)
+    finish(second)
+    clean = (tmp_path / "clean.wav").read_bytes()
+    assert (tmp_path / "first.wav").read_bytes() == clean
+    assert (tmp_path / "second.wav").read_bytes() == clean
