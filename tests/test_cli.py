@@ -359,3 +359,45 @@ def test_two_exports_at_once_lose_no_record(tmp_path: Path) -> None:
                 script, out, engine="fake", bitrate=96, split=False, subtitles=False
             )
             assert manifest.is_current([out], opts), out
+
+
+def blocked_on(pid: int, lock: Path) -> bool:
+    """True if ``pid`` waits for an flock on ``lock`` (``/proc/locks``: ``->`` lines)."""
+    inode = lock.stat().st_ino
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        waiting = len(fields) > 6 and fields[1:3] == ["->", "FLOCK"]
+        if waiting and fields[5] == str(pid) and fields[6].rsplit(":", 1)[-1] == str(inode):
+            return True
+    return False
+
+
+def test_two_exports_to_one_output_take_turns(tmp_path: Path) -> None:
+    """An export to a file another export is making waits for it: the record of the output
+    is always that of the export whose file is there."""
+    import time
+
+    first = write(tmp_path, SCRIPT, "first.yaml")
+    second = write(tmp_path, SCRIPT.replace("Go.", "Breathe."), "second.yaml")
+    out = tmp_path / "x.wav"
+    assert not voiceguide.pipeline.export(first, out).skipped
+    made_by_first = out.read_bytes()
+    with manifest.exclusive(out):  # as an export of ``first`` under way holds it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide", "export", str(second), "-o", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lock = manifest.record_path(out).with_suffix(".lock")
+        deadline = time.monotonic() + 60
+        while not blocked_on(proc.pid, lock):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the second export never waited for the lock"
+            time.sleep(0.005)
+        assert out.read_bytes() == made_by_first  # it waits before doing anything
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert stdout.startswith(f"wrote {out}\n")
+    assert voiceguide.pipeline.export(second, out).skipped
+    assert not voiceguide.pipeline.export(first, out).skipped

@@ -8,17 +8,20 @@ would write. The check reads only the small input files: no YAML parsing, no num
 engine start-up.
 
 Each output has a record file of its own (``exports/<hash of the output path>.json``),
-replaced atomically: two exports at once never lose each other's records.
+replaced atomically: two exports at once never lose each other's records. Two exports to
+the same output take turns (``exclusive``), so its record is always that of the export
+whose file is there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,26 @@ def record_path(output: Path) -> Path:
     """The record of the export whose first planned output is ``output``."""
     key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:32]
     return manifest_dir() / f"{key}.json"
+
+
+@contextlib.contextmanager
+def exclusive(output: Path) -> Iterator[None]:
+    """Hold the lock of ``output``'s record meanwhile (an ``flock`` on a file beside it,
+    released by the kernel if the process dies): an export to the same output started
+    meanwhile waits. Best effort: where no lock can be had, nothing waits."""
+    path = record_path(output).with_suffix(".lock")
+    fd = -1
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 MIX_VERSION = "7"

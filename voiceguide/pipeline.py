@@ -114,6 +114,7 @@ class ExportResult:
     duration_ms: int = 0
     lufs: float | None = None  # integrated loudness of the audio as written (decoded)
     peak_dbtp: float | None = None  # its true peak
+    files: list[Path] = dataclasses.field(default_factory=list)  # the script files read
 
 
 def default_output(script: str | Path) -> Path:
@@ -146,7 +147,33 @@ def export(
     planned = manifest.planned_outputs(output, split=split, subtitles=subtitles)
     if not force and manifest.is_current(planned, options):
         return ExportResult(planned, skipped=True)
+    with manifest.exclusive(planned[0]):  # one export to a file at a time
+        if not force and manifest.is_current(planned, options):  # made while this waited
+            return ExportResult(planned, skipped=True)
+        result = _export(
+            path,
+            output,
+            engine=engine,
+            bitrate=bitrate,
+            split=split,
+            subtitles=subtitles,
+            progress=progress,
+        )
+        manifest.record(planned, result.outputs, result.files, options)
+    return result
 
+
+def _export(
+    path: Path,
+    output: Path,
+    *,
+    engine: str | None,
+    bitrate: int,
+    split: bool,
+    subtitles: bool,
+    progress: Callable[[int, int], None] | None,
+) -> ExportResult:
+    """The work of ``export``: compile, render, write, measure."""
     from voiceguide.export import export_audio, export_split, export_subtitles
     from voiceguide.loudness import LoudnessMeter
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS, prefetch, render
@@ -193,8 +220,13 @@ def export(
         if peak <= LOSSY_PEAK_DBTP or attempt == 2:
             break
         level = level.quieter(peak - LOSSY_PEAK_DBTP + 0.1)  # and once more, quieter
-    manifest.record(planned, written, routine.files, options)
-    return ExportResult(written, duration_ms=timeline.duration_ms, lufs=lufs, peak_dbtp=peak)
+    return ExportResult(
+        written,
+        duration_ms=timeline.duration_ms,
+        lufs=lufs,
+        peak_dbtp=peak,
+        files=list(routine.files),
+    )
 
 
 def _metered(blocks: Iterator[Samples], meter: LoudnessMeter | None) -> Iterator[Samples]:
