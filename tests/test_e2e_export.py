@@ -283,13 +283,13 @@ def test_unchanged_re_export_is_a_no_op_and_an_edit_resynthesises_one_cue(tmp_pa
     assert again.returncode == 0 and again.stdout.startswith("up to date")
     assert target.stat().st_mtime_ns == stamp
     speech_dir = Path(os.environ["VOICEGUIDE_CACHE_DIR"]) / "speech"
-    before = set(speech_dir.glob("*.npy"))
+    before = set(speech_dir.glob("*.clip"))
     script.write_text(
         SHORT.replace("Lie on your back.", "Lie down on your back."), encoding="utf-8"
     )
     edited = vg("export", str(script), "-o", str(target))
     assert edited.returncode == 0 and edited.stdout.startswith("wrote")
-    assert len(set(speech_dir.glob("*.npy")) - before) == 1
+    assert len(set(speech_dir.glob("*.clip")) - before) == 1
     assert target.stat().st_mtime_ns != stamp
 
 

@@ -173,7 +173,7 @@ def test_a_cold_start_plays_to_the_end(tmp_path: Path) -> None:
     """Nothing cached: it starts on the first part laid out and plays the whole."""
     done = play_fast(write(tmp_path, COLD), tmp_path / "fresh-cache")
     assert (done.returncode, done.stderr.strip()) == (0, "finished")
-    assert list((tmp_path / "fresh-cache" / "speech").glob("*.npy"))  # all spoken by now
+    assert list((tmp_path / "fresh-cache" / "speech").glob("*.clip"))  # all spoken by now
 
 
 def test_a_cold_start_stops_on_cues_that_do_not_fit(tmp_path: Path) -> None:
