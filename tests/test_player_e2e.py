@@ -24,7 +24,7 @@ import soundfile as sf
 
 from tests.conftest import ctl, write
 from tests.pulse import PulseServer, start_pulse
-from tests.test_output import find
+from tests.test_output import find, real_time
 from voiceguide.units import SAMPLE_RATE, ms_to_frames
 
 pytestmark = pytest.mark.e2e
@@ -143,12 +143,16 @@ def test_play_is_the_export_gapless(
 ) -> None:
     script = write(tmp_path, ROUTINE)
     ref, _ = exported(script)
-    rec = pulse.record(len(ref) / SAMPLE_RATE + 4.0)
-    proc = vg("play", str(script), "--output", backend, "--socket", str(tmp_path / "s"))
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    recording = rec.wait()
-    assert_gapless_with_pauses(ref, recording)
+
+    def measure() -> None:
+        rec = pulse.record(len(ref) / SAMPLE_RATE + 4.0)
+        proc = vg("play", str(script), "--output", backend, "--socket", str(tmp_path / "s"))
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        recording = rec.wait()
+        assert_gapless_with_pauses(ref, recording)
+
+    real_time(measure)
 
 
 def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: Path) -> None:
@@ -159,15 +163,15 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
     t0 = time.monotonic()
     proc = vg("play", str(script), "--output", "pacat", "--socket", str(sock))
     wait_for_socket(sock, proc)
-    time.sleep(2.0)
+    # Each step waits on the player's status, not on a timer: on a busy machine the
+    # re-cue, say, takes longer to speak.
+    _poll(sock, proc, lambda s: s["position_ms"] >= 2000, "playing", 30)
     assert ctl("pause", sock).strip() == "ok"
-    time.sleep(0.5)
-    status = json.loads(ctl("status", sock))
-    assert status["state"] == "paused"
+    status = _poll(sock, proc, lambda s: s["state"] == "paused", "pausing", 10)
     paused_at = status["position_ms"]
-    time.sleep(2.5)
+    time.sleep(2.5)  # held paused this long (at least)
     ctl("resume", sock)
-    time.sleep(3.0)
+    _poll(sock, proc, lambda s: s["position_ms"] >= paused_at + 1500, "resuming", 30)
     ctl("next", sock)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
@@ -263,7 +267,8 @@ def test_a_lost_sound_server_is_reopened_and_the_play_goes_on(backend: str, tmp_
         rec = again.record(len(ref) / SAMPLE_RATE - lost_at / 1000 + 3.0)
         after = _poll(sock, proc, lambda s: s["state"] == "playing", "reopening", 15)
         assert after["device_failures"] == 1
-        assert lost_at - 100 <= after["position_ms"] <= lost_at + 1500  # it kept its place
+        # It kept its place (it may have reopened up to 2 s before the recording began).
+        assert lost_at - 100 <= after["position_ms"] <= lost_at + 4000
         recording = rec.wait(30)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -276,10 +281,19 @@ def test_a_lost_sound_server_is_reopened_and_the_play_goes_on(backend: str, tmp_
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert not [line for line in err.splitlines() if line.startswith(("ALSA lib", "Expression"))]
-    # The routine went on from where it was lost: what follows is in the recording, and
-    # in step (no gap: every quarter second at the alignment of the first).
-    at = ms_to_frames(lost_at) + SAMPLE_RATE
-    assert_gapless_with_pauses(ref[at:], recording)
+    # The routine went on from where it was lost: what follows is in the recording, from
+    # soon after that place (the recording began as the server came back), and in step
+    # (no gap: every quarter second at the alignment of the first).
+    seg = SAMPLE_RATE // 4
+    at = ms_to_frames(lost_at)
+    heard = [
+        a
+        for a in range(at, at + 4 * SAMPLE_RATE, seg)
+        if float(np.sqrt(np.mean(ref[a : a + seg] ** 2))) > 0.01
+        and find(ref[a : a + seg], recording)[1] > 0.98
+    ]
+    assert heard, "nothing from where the play was lost is in the recording"
+    assert_gapless_with_pauses(ref[heard[0] :], recording)
 
 
 def test_a_device_that_never_comes_back_gives_up_after_device_wait(tmp_path: Path) -> None:

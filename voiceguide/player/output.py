@@ -147,6 +147,33 @@ class OutputBase:
         self.close()
 
 
+AUDIO_NICE = -10
+"""The audio threads (and pacat or aplay) ask for this nice value: on a busy machine they
+get the CPU before the busy programs (at nice 0). Where that is not permitted (no
+CAP_SYS_NICE or RLIMIT_NICE), they play at normal priority."""
+LOADED_LATENCY = 0.4
+"""The output buffer (seconds) when the machine is busy when the play starts (a load
+average above one per core): room for the audio thread to be scheduled late."""
+
+
+def raise_priority(tid: int | None = None, nice: int = AUDIO_NICE) -> bool:
+    """Give the thread ``tid`` (a native thread id or process id; None: the calling
+    thread) the nice value ``nice``, if permitted; whether it was."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id() if tid is None else tid, nice)
+    except OSError:  # not permitted: normal priority will do on a quiet machine
+        return False
+    return True
+
+
+def busy_machine() -> bool:
+    """Whether the load average (1 minute) is above the number of cores."""
+    try:
+        return os.getloadavg()[0] > (os.cpu_count() or 1)
+    except OSError:
+        return False
+
+
 def check_block(block: Any, n: int) -> Samples:
     """``pull``'s result as a float32 array of exactly ``n`` frames, or a clear ValueError."""
     import numpy as np
@@ -336,6 +363,8 @@ class NullOutput(OutputBase):
 
     def _run(self, pull: Pull) -> None:
         n = self.block_frames
+        if not self.fast:
+            raise_priority()
         try:
             while not self._stop.is_set():
                 if not self.fast:
@@ -395,7 +424,7 @@ def open_output(
     name: str | None = "auto",
     device: str | None = None,
     *,
-    latency: float = DEFAULT_LATENCY,
+    latency: float | None = None,
     fast: bool = False,
     keep: bool = False,
 ) -> Output:
@@ -403,8 +432,11 @@ def open_output(
 
     The device is opened here, so a missing or busy device fails now, as an
     AudioDeviceError whose one-line message names the fix. ``fast`` and ``keep`` are for
-    ``null``; ``latency`` is in seconds.
+    ``null``; ``latency`` is in seconds (None: DEFAULT_LATENCY, or LOADED_LATENCY on a
+    busy machine).
     """
+    if latency is None:
+        latency = LOADED_LATENCY if busy_machine() else DEFAULT_LATENCY
     name = (name or "auto").lower()
     if name == "null":
         return NullOutput(fast=fast, keep=keep)

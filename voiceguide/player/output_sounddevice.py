@@ -31,6 +31,7 @@ from voiceguide.player.output import (
     captured_stderr,
     check_block,
     library_reason,
+    raise_priority,
 )
 from voiceguide.player.output_resample import ResampledPull
 from voiceguide.units import SAMPLE_RATE
@@ -169,6 +170,7 @@ class SounddeviceOutput(OutputBase):
         self._stop_watch = threading.Event()
         self._wedged = False  # a stop or close call on the stream never returned
         self._halting: threading.Thread | None = None
+        self._prioritised = False
         self.underflows = 0
 
     def _pick_format(self, sd: Any, rate: int | None, channels: int | None) -> tuple[int, int]:
@@ -208,6 +210,9 @@ class SounddeviceOutput(OutputBase):
     # -- the audio thread ------------------------------------------------------------------
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        if not self._prioritised:  # PortAudio's callback thread, on its first call
+            self._prioritised = True
+            raise_priority()
         try:
             assert self._source is not None
             outdata[:] = check_block(self._source(frames), frames)[:, None]

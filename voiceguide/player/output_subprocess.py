@@ -41,6 +41,7 @@ from voiceguide.player.output import (
     OutputBase,
     Pull,
     check_block,
+    raise_priority,
     to_s16le,
 )
 from voiceguide.units import SAMPLE_RATE
@@ -129,6 +130,7 @@ class SubprocessOutput(OutputBase):
             start_new_session=True,  # Ctrl-C reaches the player, which stops us cleanly
         )
         self._proc = proc
+        raise_priority(proc.pid)
         assert proc.stdin is not None
         with contextlib.suppress(OSError):  # a smaller pipe is only nicer
             fcntl.fcntl(proc.stdin.fileno(), _F_SETPIPE_SZ, 4096)
@@ -215,6 +217,7 @@ class SubprocessOutput(OutputBase):
 
     def _run(self, pull: Pull, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdin is not None
+        raise_priority()
         fd = proc.stdin.fileno()
         os.set_blocking(fd, False)
         n = self.block_frames

@@ -35,7 +35,7 @@ import numpy as np
 from voiceguide.errors import AudioDeviceError
 from voiceguide.player.control import Action, Command, ControlHub
 from voiceguide.player.limits import DEVICE_WAIT_SECONDS, REOPEN_EVERY_SECONDS, VOLUME_RANGE_DB
-from voiceguide.player.output import EXPORT_HINT, library_messages
+from voiceguide.player.output import EXPORT_HINT, library_messages, raise_priority
 from voiceguide.render import Level, render
 from voiceguide.timeline import Chapter, Silence, Timeline
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, clock, ms_to_frames, spoken
@@ -50,6 +50,7 @@ AHEAD_BLOCKS = 12  # rendered ahead of the output
 QUIET_MS = 100  # silence before a change of level (see ``Session.set_level``)
 BACK_RESTARTS_MS = 5000  # "back" within this of a step's start goes to the step before
 VOLUME_STEP_DB = 3.0
+RENDER_NICE = -5  # the render thread's nice value, where permitted
 FADE_MS = 20  # every transition fades over this long: no clicks
 FADE_FRAMES = ms_to_frames(FADE_MS)
 # A raised cosine: FADE_IN + FADE_OUT == 1, so a crossfade of the same audio is seamless.
@@ -213,6 +214,7 @@ class Session:
         return self._render_from(frame), end
 
     def _produce(self) -> None:
+        raise_priority(nice=RENDER_NICE)  # ahead of busy programs, behind the audio thread
         blocks: Iterator[Samples] | None = None
         generation = -1
         pos = 0  # the file frame the next block starts at
