@@ -342,21 +342,32 @@ def chunk_stats(samples: npt.ArrayLike) -> Samples:
     return np.stack([chunk_peaks(samples), chunk_energies(samples)])
 
 
-def _floored(samples: npt.ArrayLike, peaks: npt.ArrayLike, chunk: int) -> tuple[Samples, _F64]:
-    """A block and its peaks, made safe whatever the peaks say: each chunk's peak is at
-    least its samples' own (lying, stale or missing stats can never let a sample past the
-    ceiling, nor leave it to the final hard clip), and non-finite samples become silence
-    (infinities full scale)."""
+def _floored(
+    samples: npt.ArrayLike, peaks: npt.ArrayLike, chunk: int, ceiling: float
+) -> tuple[Samples, _F64]:
+    """A block and its peaks, made safe whatever the peaks say: a chunk with a sample over
+    the ceiling counts with at least that sample's peak (lying, stale or missing stats can
+    never let a sample past the ceiling, nor leave it to the final hard clip), and
+    non-finite samples become silence (infinities full scale), non-finite peaks the
+    samples' own. Costs one pass over the samples where nothing is over the ceiling."""
     x = _as_mono(samples)
     p = np.asarray(peaks, dtype=np.float64)
-    if len(x) != len(p) * chunk:
+    if len(x) != len(p) * chunk or not len(x):
         return x, p  # ``_stream`` says what is wrong
-    own = np.abs(x).reshape(-1, chunk).max(axis=1, initial=0.0)
-    if not np.isfinite(own).all():
+    magnitude = np.abs(x)
+    top = float(magnitude.max())
+    if not math.isfinite(top):
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
-        own = np.abs(x).reshape(-1, chunk).max(axis=1, initial=0.0)
-    floored: _F64 = np.fmax(p, own)
-    return x, floored
+        magnitude = np.abs(x)
+    if not np.isfinite(p).all():
+        p = np.where(np.isfinite(p), p, magnitude.reshape(-1, chunk).max(axis=1))
+    elif top <= ceiling:
+        return x, p
+    over = np.unique(np.flatnonzero(magnitude > ceiling) // chunk)
+    if over.size:
+        p = p.copy()
+        p[over] = np.fmax(p[over], magnitude.reshape(-1, chunk)[over].max(axis=1))
+    return x, p
 
 
 class PeakLimiter:
@@ -400,7 +411,8 @@ class PeakLimiter:
     def process(self, blocks: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> Iterator[Samples]:
         """Limited blocks, in order, adding up to the input's length."""
         c = self.chunk
-        for rows, gains in self._stream((_floored(x, p, c) for x, p in blocks), c):
+        floored = (_floored(x, p, c, self.ceiling) for x, p in blocks)
+        for rows, gains in self._stream(floored, c):
             x = rows.ravel()
             if gains is None:
                 yield x.copy()

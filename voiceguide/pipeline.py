@@ -278,11 +278,7 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
         return level
     except store.BadEntry as error:
         if str(error) != "missing":
-            import logging
-
-            logging.getLogger(__name__).warning(
-                "voiceguide: loudness level %s was %s; worked out again", path.name, error
-            )
+            store.warn(f"voiceguide: loudness level {path.name} was {error}; worked out again")
     level = analyse(timeline, bank, ceiling_dbtp=ceiling_dbtp, target_lufs=target)
     with contextlib.suppress(OSError):  # only costs the analysis next time
         store.write(path, key.encode(), [json.dumps(dataclasses.asdict(level)).encode()])

@@ -331,11 +331,7 @@ def _stored_tone_stats(name: str, frames: int) -> Samples | None:
             raise store.BadEntry("its stats are not all finite, positive numbers")
     except store.BadEntry as error:
         if str(error) != "missing":
-            import logging
-
-            logging.getLogger(__name__).warning(
-                "voiceguide: tone stats %s were %s; made again", path.name, error
-            )
+            store.warn(f"voiceguide: tone stats {path.name} were {error}; made again")
         return None
     stats.flags.writeable = False
     return stats

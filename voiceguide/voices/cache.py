@@ -1,7 +1,7 @@
 """The speech cache: each (text, engine, voice, settings, version) is synthesised once.
 
 A clip is stored as one checked file, ``<key>.clip`` (``voiceguide.voices.store``: a header
-with the payload's BLAKE2b digest, then the payload): its frame count, its samples
+with the payload's CRC-32, then the payload): its frame count, its samples
 (float32, mono, SAMPLE_RATE, after ``dsp.prepare_clip``: resampled, the engine's silence
 trimmed, loudness normalised, peaks limited) and its true peak and K-weighted energy per
 millisecond (``dsp.chunk_stats``: what the mix's limiter and loudness analysis work from).
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import struct
 import threading
@@ -41,7 +42,6 @@ from voiceguide.voices import store
 from voiceguide.voices.base import Clip, Engine, HintedEngine
 
 if TYPE_CHECKING:
-    import logging
     from concurrent.futures import ThreadPoolExecutor
 
     from voiceguide.voices.base import Samples
@@ -97,9 +97,8 @@ def read_entry(path: Path, key: str) -> tuple[Samples, Samples]:
     (frames,) = _FRAMES.unpack_from(payload)
     if frames <= 0 or len(payload) != _payload_length(frames):
         raise store.BadEntry("not the size of a clip")
-    data = np.frombuffer(payload, dtype="<f4", offset=_FRAMES.size)
-    samples = data[:frames].astype(np.float32)
-    stats = data[frames:].reshape(2, -1).astype(np.float32)
+    data = np.frombuffer(payload, dtype="<f4", offset=_FRAMES.size)  # read-only views
+    samples, stats = data[:frames], data[frames:].reshape(2, -1)
     check_entry(samples, stats)
     return samples, stats
 
@@ -113,16 +112,17 @@ def check_entry(samples: Samples, stats: Samples) -> None:
     chunks = -(-samples.size // FRAMES_PER_MS)
     if samples.size == 0 or stats.shape != (2, chunks):
         raise store.BadEntry("its stats do not fit the clip's length")
-    if not np.isfinite(samples).all():
+    magnitude = np.abs(samples)
+    top = float(magnitude.max())
+    if not math.isfinite(top):
         raise store.BadEntry("its samples are not all finite numbers")
-    if float(np.abs(samples).max()) > 1.0:
+    if top > 1.0:
         raise store.BadEntry("its samples go beyond full scale")
-    if not np.isfinite(stats).all() or float(stats.min()) < 0.0:
+    # Energies are sums of squares, stored as float32: at most a rounding below zero.
+    if not np.isfinite(stats).all() or float(stats.min()) < -1e-9:
         raise store.BadEntry("its stats are not all finite, positive numbers")
-    padded = np.zeros(chunks * FRAMES_PER_MS, dtype=np.float32)
-    padded[: samples.size] = np.abs(samples)
-    sample_peaks = padded.reshape(chunks, FRAMES_PER_MS).max(axis=1)
-    if (stats[0] < sample_peaks * np.float32(0.9999)).any():
+    floor = np.repeat(stats[0] * np.float32(1.0001), FRAMES_PER_MS)[: samples.size]
+    if (magnitude > floor).any():
         raise store.BadEntry("its stats put peaks below the clip's own samples")
 
 
@@ -412,10 +412,16 @@ class SpeechCache:
         store.sweep(self.directory)
 
 
-def _log() -> logging.Logger:
-    import logging
+def _log() -> _Warner:
+    return _Warner()
 
-    return logging.getLogger(__name__)
+
+class _Warner:
+    """One plain line on stderr per warning (``logging`` would prefix it once something
+    has configured it, and import ~3 ms into every run)."""
+
+    def warning(self, message: str, *args: object) -> None:
+        store.warn(message % args)
 
 
 def _excerpt(text: str, limit: int = 40) -> str:

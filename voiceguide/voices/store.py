@@ -3,11 +3,17 @@
 Every file voiceguide keeps in its cache (a speech clip with its stats, a tone's stats, a
 mix's loudness level) is a small header, then its payload::
 
-    b"VGCACHE1"  uint64 payload length  32-byte BLAKE2b of (context, payload)  payload
+    b"VGCACHE2"  uint64 payload length  uint32 CRC-32 of (context, payload)  payload
 
 ``context`` is what the file is for (its key), so a file copied under another name does
-not verify. A writer writes a temporary file in the same directory, fsyncs it, renames it
-onto the entry and fsyncs the directory: a power cut leaves the old entry or the new one,
+not verify. The checksum is there to catch damage (a power cut, a failing disk, stray
+writes), not tampering, which no checksum kept beside the data could stop: CRC-32 misses
+about one damaged file in four billion, and is several times cheaper than a cryptographic
+hash (over the daily routine's 19 MB of clips: 26 ms, BLAKE2b 246 ms, on a 2-core
+x86-64). The readers also check that the numbers make sense.
+
+A writer writes a temporary file in the same directory, fsyncs it, renames it onto the
+entry and fsyncs the directory: a power cut leaves the old entry or the new one,
 never a zero-length or torn file. A reader gets the payload only if the file is complete
 and matches its digest; anything else (missing, empty, torn, flipped bytes, another
 format) reads as missing, with the reason, so the caller makes the entry again.
@@ -16,16 +22,16 @@ format) reads as missing, with the reason, so the caller makes the entry again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import struct
 import tempfile
 import time
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-MAGIC = b"VGCACHE1"
-HEADER = struct.Struct("<8sQ32s")
+MAGIC = b"VGCACHE2"
+HEADER = struct.Struct("<8sQI")
 TMP_PREFIX = ".tmp-"
 STALE_TMP_S = 3600.0
 MAX_PAYLOAD = 1 << 30  # larger is never one of ours
@@ -35,13 +41,12 @@ class BadEntry(Exception):
     """A cache file that is missing or cannot be trusted; ``str()`` says why."""
 
 
-def digest(context: bytes, payload: Iterable[bytes | memoryview]) -> bytes:
-    h = hashlib.blake2b(digest_size=32)
-    h.update(len(context).to_bytes(4, "little"))
-    h.update(context)
+def digest(context: bytes, payload: Iterable[bytes | memoryview]) -> int:
+    """The CRC-32 of ``context`` (with its length) and then ``payload``."""
+    crc = zlib.crc32(len(context).to_bytes(4, "little") + context)
     for part in payload:
-        h.update(part)
-    return h.digest()
+        crc = zlib.crc32(part, crc)
+    return crc
 
 
 def write(path: Path, context: bytes, payload: list[bytes | memoryview]) -> None:
@@ -130,3 +135,10 @@ def sweep(directory: Path) -> None:
         with contextlib.suppress(OSError):
             if now - leftover.stat().st_mtime > STALE_TMP_S:
                 leftover.unlink()
+
+
+def warn(line: str) -> None:
+    """Say on stderr, in one line, that an entry was bad and is being made again."""
+    import sys
+
+    print(line.replace("\n", " "), file=sys.stderr, flush=True)
