@@ -243,3 +243,21 @@ def test_a_cache_file_is_fsynced_before_it_is_renamed(
     (tmp_path / "empty.clip").write_bytes(b"")
     with pytest.raises(store.BadEntry, match="empty"):
         store.read(tmp_path / "empty.clip", b"key")
+
+
+@pytest.mark.e2e
+def test_every_clip_of_the_daily_routine_verifies(capfd: pytest.CaptureFixture[str]) -> None:
+    """The checks refuse no real clip: long ones have energies that round a hair below
+    zero in float32 (the intro's paragraphs were refused and made again on every load)."""
+    from voiceguide.pipeline import compile_script
+    from voiceguide.timeline import Speech
+    from voiceguide.voices.cache import SpeechCache
+
+    _, compiled, bank = compile_script("daily")
+    assert isinstance(bank, SpeechCache)
+    speech = [e for e in compiled.timeline.events if isinstance(e, Speech)]
+    for event in speech:
+        clip = bank.clip(event.text, event.voice)
+        samples, _ = read_entry(clip.path, clip.key)  # raises BadEntry if refused
+        assert samples.size == clip.frames
+    assert capfd.readouterr().err == ""
