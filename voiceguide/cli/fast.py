@@ -113,7 +113,9 @@ def export_command(args: ExportArgs) -> None:
     task: TaskID | None = None
 
     def progress(done: int, total: int) -> None:
-        """The bar (rich) starts with the first frames: a no-op export shows none."""
+        """The bar (rich) starts with the first frames: a no-op export shows none. It goes
+        when every frame is written (a lossy file is then decoded and measured; if it is
+        encoded once more, a new bar shows that)."""
         nonlocal bar, task
         if bar is None:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -125,6 +127,9 @@ def export_command(args: ExportArgs) -> None:
             task = bar.add_task("export", total=total)
         assert task is not None
         bar.update(task, completed=done, total=total)
+        if done >= total:  # all written: the bar goes before the file is measured
+            bar.stop()
+            bar = None
 
     try:
         result = export(
