@@ -401,3 +401,19 @@ def test_two_exports_to_one_output_take_turns(tmp_path: Path) -> None:
     assert stdout.startswith(f"wrote {out}\n")
     assert voiceguide.pipeline.export(second, out).skipped
     assert not voiceguide.pipeline.export(first, out).skipped
+
+
+def test_a_lossy_file_that_cannot_be_read_back_is_kept_unmeasured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the decoder cannot read the file back (an old libsndfile without MP3), the
+    export still stands; it reports no loudness or peak rather than the mix's."""
+    import voiceguide.export.measure
+
+    def unreadable(paths: list[Path]) -> tuple[float, float]:
+        raise RuntimeError("Error opening: File contains data in an unknown format.")
+
+    monkeypatch.setattr(voiceguide.export.measure, "measure", unreadable)
+    result = voiceguide.pipeline.export(write(tmp_path, SCRIPT), tmp_path / "x.mp3")
+    assert (result.lufs, result.peak_dbtp) == (None, None)
+    assert result.outputs == [tmp_path / "x.mp3"] and (tmp_path / "x.mp3").stat().st_size > 0

@@ -200,6 +200,8 @@ def _export(
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
 
+    lufs: float | None
+    peak: float | None
     for attempt in (1, 2):
         meter = LoudnessMeter(SAMPLE_RATE)  # a lossless file is the mix, metered as made
         blocks = prefetch(_metered(render(timeline, bank, level), None if lossy else meter))
@@ -216,8 +218,11 @@ def _export(
             break
         from voiceguide.export.measure import measure
 
-        lufs, peak = measure([p for p in written if p.suffix.lower() == suffix])
-        if peak <= LOSSY_PEAK_DBTP or attempt == 2:
+        try:
+            lufs, peak = measure([p for p in written if p.suffix.lower() == suffix])
+        except (OSError, RuntimeError):  # a libsndfile that cannot decode it: not measured
+            lufs = peak = None
+        if peak is None or peak <= LOSSY_PEAK_DBTP or attempt == 2:
             break
         level = level.quieter(peak - LOSSY_PEAK_DBTP + 0.1)  # and once more, quieter
     return ExportResult(
