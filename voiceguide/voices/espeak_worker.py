@@ -101,6 +101,9 @@ def main() -> None:
         sys.stdout.buffer.write(HEADER.pack(NO_LIBRARY, 0, 0))
         sys.stdout.buffer.flush()
         return
+    import gc
+
+    gc.freeze()  # the children share these pages: no collection touches (and copies) them
     sys.stdout.buffer.write(HEADER.pack(OK, rate, 0))  # ready
     sys.stdout.buffer.flush()
     _serve(es, rate)

@@ -134,6 +134,9 @@ def _shared() -> _Shared:
         )
         engine.connect("error", lambda name=None, exception=None, **_: _on_error(exception))
         _SHARED = shared
+        if _espeak_binding(shared) is not None:
+            with contextlib.suppress(OSError):  # reported when it is first needed
+                _WORKER.launch()
         import atexit
 
         atexit.register(_release)
@@ -384,13 +387,16 @@ class _Worker:
 
     def __init__(self) -> None:
         self.proc: Any = None
-        self.rate = 0
+        self.rate = 0  # set once the helper has said it is ready
 
-    def _start(self) -> None:
+    def launch(self) -> None:
+        """Start the helper without waiting for it (its start-up overlaps the caller's)."""
         import subprocess
 
         from voiceguide.voices import espeak_worker
 
+        if self.proc is not None and self.proc.poll() is None:
+            return
         self.close()
         self.proc = subprocess.Popen(
             [sys.executable, espeak_worker.__file__],
@@ -398,6 +404,11 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+
+    def _start(self) -> None:
+        from voiceguide.voices import espeak_worker
+
+        self.launch()
         status, rate, _ = self._answer(30.0)
         if status != espeak_worker.OK:
             self.close()
@@ -405,7 +416,7 @@ class _Worker:
         self.rate = rate
 
     def close(self) -> None:
-        proc, self.proc = self.proc, None
+        proc, self.proc, self.rate = self.proc, None, 0
         if proc is not None:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
@@ -446,7 +457,7 @@ class _Worker:
         """``(status, sample rate, PCM)`` for one request; one restart if the helper died."""
         line = json.dumps(request).encode("utf-8") + b"\n"
         for attempt in range(2):
-            if self.proc is None or self.proc.poll() is not None:
+            if self.proc is None or self.proc.poll() is not None or not self.rate:
                 self._start()
             try:
                 self.proc.stdin.write(line)
