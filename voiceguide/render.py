@@ -314,6 +314,9 @@ def _tone_stats_path(name: str, frames: int) -> Path:
     return cache_dir() / "tones" / f"{name}-{frames}-{MIX_VERSION}.stats"
 
 
+_WARNED: set[str] = set()  # damaged tone stats files already reported
+
+
 def _stored_tone_stats(name: str, frames: int) -> Samples | None:
     """A tone's stats from ``<cache>/tones``, verified (``voiceguide.voices.store``: its
     digest, then finite, positive numbers of the right shape); None if missing or bad (a
@@ -330,7 +333,8 @@ def _stored_tone_stats(name: str, frames: int) -> Samples | None:
         if not np.isfinite(stats).all() or float(stats.min(initial=0.0)) < 0.0:
             raise store.BadEntry("its stats are not all finite, positive numbers")
     except store.BadEntry as error:
-        if str(error) != "missing":
+        if str(error) != "missing" and path.name not in _WARNED:
+            _WARNED.add(path.name)  # once: the estimate and the exact stats both look
             store.warn(f"voiceguide: tone stats {path.name} were {error}; made again")
         return None
     stats.flags.writeable = False
