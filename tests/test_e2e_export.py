@@ -197,6 +197,37 @@ def test_lossy_exports_keep_the_lossless_mix_and_stay_under_minus_one_dbtp(
         assert balance[name] == pytest.approx(balance["x.wav"], abs=0.5), balance
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
+def test_a_lossy_file_over_the_peak_is_encoded_again_before_it_replaces_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: bool
+) -> None:
+    """When the decoded first encode peaks over the limit (forced here by a lower limit and
+    no headroom), it is discarded and the mix is encoded once more, quieter by the excess:
+    the target is replaced once, by a file under the limit."""
+    import voiceguide.export.atomic
+    import voiceguide.pipeline
+
+    limit = -2.5
+    monkeypatch.setattr(voiceguide.pipeline, "LOSSY_PEAK_DBTP", limit)
+    monkeypatch.setattr(voiceguide.pipeline, "OVERSHOOT_DB", {".mp3": -5.0, ".ogg": -5.0})
+    replaced: list[str] = []
+    real_replace = os.replace
+
+    def spy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if tmp_path in Path(dst).parents:  # not the caches' own files
+            replaced.append(Path(dst).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(voiceguide.export.atomic.os, "replace", spy)  # os.replace itself
+    target = tmp_path / "x.mp3"
+    result = voiceguide.pipeline.export("cat-cow", target, split=split)
+    assert result.peak_dbtp is not None and result.peak_dbtp <= limit
+    audio = sorted((tmp_path / "x").glob("*.mp3")) if split else [target]
+    assert sorted(replaced) == sorted([p.name for p in audio] + (["x.m3u"] if split else []))
+    assert max(ebur128(p)[1] for p in audio) <= limit + 0.3
+    assert not list(tmp_path.rglob("*.part"))
+
+
 def test_cues_start_at_their_scheduled_times(short: dict[str, Any]) -> None:
     """Each spoken cue that follows a pause starts sounding at its planned millisecond."""
     x = sf.read(str(short["wav"]), dtype="float64")[0]

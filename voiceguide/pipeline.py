@@ -200,31 +200,55 @@ def _export(
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
 
-    lufs: float | None
-    peak: float | None
-    for attempt in (1, 2):
-        meter = LoudnessMeter(SAMPLE_RATE)  # a lossless file is the mix, metered as made
-        blocks = prefetch(_metered(render(timeline, bank, level), None if lossy else meter))
-        if split:
-            written = export_split(timeline, blocks, output, bitrate=bitrate, progress=report)
-            if subtitles:  # one file for the whole routine, beside the playlist
-                written.append(export_subtitles(timeline, output.with_suffix(".vtt")))
-        else:  # the audio and its subtitles appear together, or neither
-            written = export_audio(
-                timeline, blocks, output, bitrate=bitrate, progress=report, subtitles=subtitles
-            )
-        if not lossy:
-            lufs, peak = meter.integrated(), meter.true_peak_db()
-            break
+    measured: list[tuple[float, float] | None] = []  # each attempt's decoded lossy file
+
+    def check(paths: list[Path]) -> None:
+        """Measure the lossy file as decoded, before it replaces the target; refuse a first
+        attempt that peaks too high (the next one is made quieter by the excess)."""
         from voiceguide.export.measure import measure
 
         try:
-            lufs, peak = measure([p for p in written if p.suffix.lower() == suffix])
+            measured.append(measure(paths))
         except (OSError, RuntimeError):  # a libsndfile that cannot decode it: not measured
-            lufs = peak = None
-        if peak is None or peak <= LOSSY_PEAK_DBTP or attempt == 2:
-            break
-        level = level.quieter(peak - LOSSY_PEAK_DBTP + 0.1)  # and once more, quieter
+            measured.append(None)
+        last = measured[-1]
+        if last is not None and last[1] > LOSSY_PEAK_DBTP and len(measured) == 1:
+            raise _TooLoud()
+
+    meter = LoudnessMeter(SAMPLE_RATE)  # a lossless file is the mix, metered as made
+    while True:
+        blocks = prefetch(_metered(render(timeline, bank, level), None if lossy else meter))
+        try:
+            if split:
+                written = export_split(
+                    timeline,
+                    blocks,
+                    output,
+                    bitrate=bitrate,
+                    progress=report,
+                    check=check if lossy else None,
+                )
+                if subtitles:  # one file for the whole routine, beside the playlist
+                    written.append(export_subtitles(timeline, output.with_suffix(".vtt")))
+            else:  # the audio and its subtitles appear together, or neither
+                written = export_audio(
+                    timeline,
+                    blocks,
+                    output,
+                    bitrate=bitrate,
+                    progress=report,
+                    subtitles=subtitles,
+                    check=check if lossy else None,
+                )
+        except _TooLoud:
+            first = measured[0]
+            assert first is not None
+            level = level.quieter(first[1] - LOSSY_PEAK_DBTP + 0.1)  # once more, quieter
+            continue
+        break
+    lufs, peak = (meter.integrated(), meter.true_peak_db()) if not lossy else (None, None)
+    if lossy and measured[-1] is not None:
+        lufs, peak = measured[-1]
     return ExportResult(
         written,
         duration_ms=timeline.duration_ms,
@@ -232,6 +256,10 @@ def _export(
         peak_dbtp=peak,
         files=list(routine.files),
     )
+
+
+class _TooLoud(Exception):
+    """A lossy file's first encode peaks over LOSSY_PEAK_DBTP: it is discarded, not kept."""
 
 
 def _metered(blocks: Iterator[Samples], meter: LoudnessMeter | None) -> Iterator[Samples]:

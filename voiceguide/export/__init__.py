@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 DEFAULT_BITRATE = 96  # kbps, MP3 only
 
+Check = Callable[[list[Path]], None]
+"""Called with the finished audio files (temporary names) before they replace the targets."""
+
 
 def _mp3() -> WriterFactory:
     from voiceguide.export.mp3 import open_mp3
@@ -79,12 +82,15 @@ def export_audio(
     bitrate: int = DEFAULT_BITRATE,
     progress: Callable[[int], None] | None = None,
     subtitles: bool = False,
+    check: Check | None = None,
 ) -> list[Path]:
     """Write ``timeline``'s audio to ``path`` (and ``path`` with ``.vtt`` if ``subtitles``).
 
     The files appear together when everything is written, or not at all; an existing target
     is left untouched on failure. ``progress`` gets the frames written so far after each
-    block. Returns the paths written, audio first.
+    block; ``check`` gets the finished audio file (still under its temporary name) before
+    it replaces the target, and may refuse it by raising. Returns the paths written, audio
+    first.
     """
     from voiceguide.export.atomic import atomic_group
     from voiceguide.export.base import whole_track
@@ -98,6 +104,8 @@ def export_audio(
     with atomic_group() as group:
         temp = group.path(target)
         write_tracks(blocks, [(temp, whole_track(timeline))], factory, bitrate, progress)
+        if check is not None:
+            check([temp])
         if subtitles:
             vtt = subtitles_path(target)
             write_vtt(group.path(vtt), timeline.speech)
@@ -113,10 +121,12 @@ def export_split(
     bitrate: int = DEFAULT_BITRATE,
     progress: Callable[[int], None] | None = None,
     subtitles: bool = False,
+    check: Check | None = None,
 ) -> list[Path]:
     """One file per chapter in a folder named after ``path``'s stem, plus an M3U playlist.
 
-    See ``voiceguide.export.split`` for the layout. Returns the paths written, playlist last.
+    See ``voiceguide.export.split`` for the layout; ``check`` as for ``export_audio``, with
+    every part in order. Returns the paths written, playlist last.
     """
     from voiceguide.export.split import export_split as split
 
@@ -131,6 +141,7 @@ def export_split(
         bitrate=bitrate,
         progress=progress,
         subtitles=subtitles,
+        check=check,
     )
 
 

@@ -122,8 +122,12 @@ def export_split(
     bitrate: int,
     progress: Callable[[int], None] | None = None,
     subtitles: bool = False,
+    check: Callable[[list[Path]], None] | None = None,
 ) -> list[Path]:
-    """Write every part (and its ``.vtt`` if asked), then the playlist; returns their paths."""
+    """Write every part (and its ``.vtt`` if asked), then the playlist; returns their paths.
+
+    ``check`` gets the finished parts (temporary names, in order) before anything replaces
+    its target, and may refuse them by raising."""
     path = Path(path)
     parts = plan_parts(timeline, path)
     if not parts:
@@ -136,6 +140,8 @@ def export_split(
         with atomic_group() as group:
             tracks = [(group.path(part.path), part.info) for part in parts]
             write_tracks(blocks, tracks, factory, bitrate, progress)
+            if check is not None:
+                check([temp for temp, _ in tracks])
             written += [part.path for part in parts]
             if subtitles:
                 for part in parts:
