@@ -346,6 +346,12 @@ HOSTILE = [
     ("escaped-bidi", STEP + '    say: "a\\u2066b"\n', 5, 10, "bidirectional control U+2066"),
     ("escaped-surrogate", STEP + '    say: "a\\ud800b"\n', 5, 14, "invalid Unicode"),
     ("escaped-in-key", 'title: x\n"ti\\x1btle": y\nsteps: []\n', 2, 1, "control character"),
+    ("bad-timestamp-tag", STEP.replace("1m", "!!timestamp 2024-01-01x"), 4, 15, "not allowed"),
+    ("bad-int-tag", STEP.replace("1m", "!!int abc"), 4, 15, "not a valid int: 'abc'"),
+    ("bad-bool-tag", STEP.replace("1m", "!!bool maybe"), 4, 15, "not a valid bool"),
+    ("bad-hex-tag", STEP.replace("1m", "!!int -0x"), 4, 15, "not a valid int"),
+    ("set-tag", STEP.replace("1m", "!!set {a: 1}"), 4, 15, "YAML tag tag:yaml.org,2002:set"),
+    ("python-tag", "title: !!python/object/apply:os.system [ls]\nsteps: []\n", 1, 8, "not allowed"),
     ("escaped-in-name", 'title: x\nsteps:\n  - name: "A\\x07"\n', 3, 11, "control character"),
 ]
 

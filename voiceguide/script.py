@@ -249,7 +249,7 @@ class _Reader:
             else:
                 raise self.fail(
                     node,
-                    f"expected a duration such as 90s, 2m or 1m30s, got {_excerpt(value)}",
+                    f"expected a duration such as 90s, 2m or 1m30s, got {_kind(node)}",
                     field,
                 ) from None
         if ms <= 0 and not allow_zero:
@@ -265,7 +265,7 @@ class _Reader:
 
     def integer(self, node: Node, field: str, low: int, high: int) -> int:
         if isinstance(node.value, bool) or not isinstance(node.value, int):
-            raise self.fail(node, f"expected a whole number, got {_excerpt(node.value)}", field)
+            raise self.fail(node, f"expected a whole number, got {_kind(node)}", field)
         if not low <= node.value <= high:
             raise self.fail(
                 node, f"must be between {low} and {high}, got {_excerpt(node.value)}", field
@@ -274,7 +274,7 @@ class _Reader:
 
     def number(self, node: Node, field: str, low: float, high: float) -> float:
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise self.fail(node, f"expected a number, got {_excerpt(node.value)}", field)
+            raise self.fail(node, f"expected a number, got {_kind(node)}", field)
         if not low <= node.value <= high:
             raise self.fail(
                 node, f"must be between {low} and {high}, got {_excerpt(node.value)}", field
@@ -283,7 +283,7 @@ class _Reader:
 
     def boolean(self, node: Node, field: str) -> bool:
         if not isinstance(node.value, bool):
-            raise self.fail(node, f"expected true or false, got {_excerpt(node.value)}", field)
+            raise self.fail(node, f"expected true or false, got {_kind(node)}", field)
         return node.value
 
     def template(self, node: Node, field: str, *, sided: bool) -> str:
@@ -640,10 +640,10 @@ class _Reader:
         if key == "every_breaths":
             n = self.integer(value, sub, 1, 1000)
             return replace(cue, kind=CueKind.EVERY_BREATHS, every_breaths=n)
-        phase = PHASE_NAMES.get(str(value.value))
+        phase = None if isinstance(value.value, dict | list) else PHASE_NAMES.get(str(value.value))
         if phase is None:
             raise self.fail(
-                value, f"expected one of {', '.join(PHASE_NAMES)}, got {_excerpt(value.value)}", sub
+                value, f"expected one of {', '.join(PHASE_NAMES)}, got {_kind(value)}", sub
             )
         cycles = self.integer(m["cycles"], f"{field}.cycles", 1, 1000) if "cycles" in m else None
         return replace(cue, kind=CueKind.PHASE, phase=phase, cycles=cycles)
@@ -691,7 +691,7 @@ class _Reader:
         return BreathPattern(inhale, hold_in, exhale, hold_out, **kw)
 
     def pattern(self, node: Node, field: str) -> list[int]:
-        raw = str(node.value).strip().lower()
+        raw = "" if isinstance(node.value, dict | list) else str(node.value).strip().lower()
         raw = NAMED_PATTERNS.get(raw, raw)
         parts = raw.split("-")
         try:
@@ -703,7 +703,7 @@ class _Reader:
             raise self.fail(
                 node,
                 f"expected inhale-hold-exhale-hold seconds such as 4-0-6-0, or one of {names}; "
-                f"got {_excerpt(node.value)}",
+                f"got {_kind(node)}",
                 field,
             )
         if any(s * 1000 > limits.MAX_DURATION_MS for s in seconds):
@@ -830,11 +830,22 @@ def _check_anchor(
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
+# The only tags a script may write out: YAML's core types (scripts need none of them).
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+_COLLECTION_TAGS = {"!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
-def _scalar(loader: _Loader, event: Any) -> Any:
-    """A scalar's value, typed as the safe loader types it (text the quick way)."""
+def _tag_refused(tag: str) -> str:
+    return f"YAML tag {_excerpt(tag, quote=False)} is not allowed in a script"
+
+
+def _scalar(loader: _Loader, event: Any, fail: Callable[..., ScriptError]) -> Any:
+    """A scalar's value, typed as the safe loader types it (text the quick way); explicit
+    tags other than YAML's core types are refused, and so is a value its tag cannot read."""
+    pos = (event.start_mark.line + 1, event.start_mark.column + 1)
     tag = event.tag
+    if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
+        raise fail(pos, _tag_refused(tag))
     if tag is None or tag == "!":
         if not event.implicit[0]:  # quoted or a block: text
             return event.value
@@ -847,7 +858,11 @@ def _scalar(loader: _Loader, event: Any) -> Any:
     if tag == _INT_TAG and value.isascii() and value.isdigit() and value[0] != "0":
         return int(value)  # what the constructor does (0-led digits are octal), quicker
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    return loader.construct_object(node)
+    try:
+        return loader.construct_object(node)
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
+        short = tag.rsplit(":", 1)[-1]
+        raise fail(pos, f"not a valid {short}: {_excerpt(value)}") from None
 
 
 def _too_deep() -> str:
@@ -913,7 +928,7 @@ def _compose(text: str, fail: Callable[..., ScriptError]) -> Node | None:
                 count += 1
                 if count > limits.MAX_YAML_NODES:
                     raise fail(pos, _too_many())
-                value = _scalar(loader, event)
+                value = _scalar(loader, event, fail)
                 if isinstance(value, str) and _FORBIDDEN.search(value):
                     raise fail(pos, _forbidden(value))
                 node = Node(value, *pos)
@@ -937,6 +952,8 @@ def _compose(text: str, fail: Callable[..., ScriptError]) -> Node | None:
                     raise fail(pos, _too_many())
                 if len(stack) >= limits.MAX_YAML_DEPTH:
                     raise fail(pos, _too_deep())
+                if event.tag is not None and event.tag not in _COLLECTION_TAGS:
+                    raise fail(pos, _tag_refused(event.tag))
                 if kind is yaml.SequenceStartEvent:
                     node = Node([], *pos)
                 else:
