@@ -349,22 +349,24 @@ def _floored(
     the ceiling counts with at least that sample's peak (lying, stale or missing stats can
     never let a sample past the ceiling, nor leave it to the final hard clip), and
     non-finite samples become silence (infinities full scale), non-finite peaks the
-    samples' own. Costs one pass over the samples where nothing is over the ceiling."""
+    samples' own. Where nothing is over the ceiling this costs two quick reductions."""
     x = _as_mono(samples)
     p = np.asarray(peaks, dtype=np.float64)
     if len(x) != len(p) * chunk or not len(x):
         return x, p  # ``_stream`` says what is wrong
-    magnitude = np.abs(x)
-    top = float(magnitude.max())
-    if not math.isfinite(top):
+    hi, lo = float(x.max()), float(x.min())  # two quick reductions, no copy
+    if not (math.isfinite(hi) and math.isfinite(lo)):
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
-        magnitude = np.abs(x)
-    if not np.isfinite(p).all():
-        p = np.where(np.isfinite(p), p, magnitude.reshape(-1, chunk).max(axis=1))
-    elif top <= ceiling:
+        hi, lo = float(x.max()), float(x.min())
+    finite = bool(np.isfinite(p).all())
+    if finite and max(hi, -lo) <= ceiling:
         return x, p
-    over = np.unique(np.flatnonzero(magnitude > ceiling) // chunk)
-    if over.size:
+    magnitude = np.abs(x)
+    if not finite:
+        p = np.where(np.isfinite(p), p, magnitude.reshape(-1, chunk).max(axis=1))
+    at = np.flatnonzero(magnitude > ceiling) // chunk  # sorted: keep each chunk once
+    if at.size:
+        over = at[np.r_[True, at[1:] != at[:-1]]]
         p = p.copy()
         p[over] = np.fmax(p[over], magnitude.reshape(-1, chunk)[over].max(axis=1))
     return x, p
