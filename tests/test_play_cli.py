@@ -46,15 +46,21 @@ def test_stop_saves_the_position_and_resume_goes_on_from_it(tmp_path: Path) -> N
     proc = start(str(script), "--socket", str(sock))
     status_when_up(sock, proc)
     time.sleep(2.0)
+    # The position is bounded by the player's own status and the time the stop took to
+    # arrive (on a busy machine, starting `voiceguide ctl` alone takes seconds).
+    sent = time.monotonic()
+    before = int(json.loads(ctl("status", sock))["position_ms"])
     ctl("stop", sock)
+    took = time.monotonic() - sent
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert "stopped at 0:0" in err and "--resume" in err
+    assert "stopped at 0:" in err and "--resume" in err
     positions = json.loads(
         (Path(os.environ["VOICEGUIDE_CACHE_DIR"]) / "positions.json").read_text()
     )
     saved = positions[str(script.resolve())]["position_ms"]
-    assert 1500 <= saved <= 4000
+    assert before >= 1500
+    assert before - 100 <= saved <= before + took * 1000 + 300
 
     again = start(str(script), "--socket", str(sock), "--resume")
     status = status_when_up(sock, again)

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from voiceguide.cli.options import Engine, Script
-from voiceguide.errors import Interrupted
 from voiceguide.player.limits import DEVICE_WAIT_SECONDS, VOLUME_RANGE_DB
 
 
@@ -48,22 +47,18 @@ def play(
     from voiceguide.pipeline import play as run_play
     from voiceguide.units import clock
 
-    try:
-        result = run_play(
-            script,
-            engine=engine,
-            output=output,
-            device=device,
-            fast=fast,
-            resume=resume,
-            from_step=from_step,
-            socket=socket,
-            volume_db=volume,
-            device_wait=device_wait,
-        )
-    except Interrupted:
-        _ignore_stop_signals()
-        raise
+    result = run_play(
+        script,
+        engine=engine,
+        output=output,
+        device=device,
+        fast=fast,
+        resume=resume,
+        from_step=from_step,
+        socket=socket,
+        volume_db=volume,
+        device_wait=device_wait,
+    )
 
     if result.finished:
         typer.echo("finished", err=True)
@@ -79,16 +74,6 @@ def _in_range(value: float, bounds: tuple[float, float]) -> float:
     if not math.isfinite(value) or not low <= value <= high:
         raise typer.BadParameter(f"{value:g} is not within {low:g} to {high:g}")
     return value
-
-
-def _ignore_stop_signals() -> None:
-    """Stopping on a signal: the exit is 130 whatever comes next. A second SIGTERM or
-    SIGINT arriving once Python has put the default handlers back (as it exits) would end
-    the process with 143 instead; ignored, it changes nothing."""
-    import signal
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
 
 
 def devices() -> None:
