@@ -27,9 +27,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def fuzz_one(name: str, strategy: Any, workspace: Any, examples: int) -> int:
-    """Run ``examples`` cases of ``strategy``; print the tally; return the failures."""
+def fuzz_one(name: str, strategy: Any, workspace: Any, examples: int, seed: int | None) -> int:
+    """Run ``examples`` cases of ``strategy``; print the tally; return the failures.
+
+    Without ``seed`` the cases are the test's (derandomized); a seed draws others."""
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as seeded
 
     from tests import test_fuzz as fuzz
 
@@ -39,7 +42,7 @@ def fuzz_one(name: str, strategy: Any, workspace: Any, examples: int) -> int:
 
     @settings(
         max_examples=examples,
-        derandomize=True,
+        derandomize=seed is None,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -57,7 +60,7 @@ def fuzz_one(name: str, strategy: Any, workspace: Any, examples: int) -> int:
         if failure is not None:
             failures.append(failure)
 
-    run()
+    (seeded(seed)(run) if seed is not None else run)()
     print(
         f"{name}: {sum(outcomes.values())} cases, {outcomes['clean']} checked clean, "
         f"{outcomes['refused']} refused with file:line:col, {outcomes['failed']} failures; "
@@ -71,16 +74,19 @@ def fuzz_one(name: str, strategy: Any, workspace: Any, examples: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--examples", type=int, default=2000, help="cases per strategy")
+    parser.add_argument("--seed", type=int, help="draw other cases than the test's")
     args = parser.parse_args()
 
     from tests import test_fuzz as fuzz
 
     with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
         workspace = fuzz.Workspace(Path(tmp))
-        failed = fuzz_one(
-            "mutated built-in scripts", fuzz.mutated_builtins(), workspace, args.examples
-        )
-        failed += fuzz_one("hostile scripts", fuzz.hostile_scripts(), workspace, args.examples)
+        failed = 0
+        for name, strategy in (
+            ("mutated built-in scripts", fuzz.mutated_builtins()),
+            ("hostile scripts", fuzz.hostile_scripts()),
+        ):
+            failed += fuzz_one(name, strategy, workspace, args.examples, args.seed)
     print(f"total failures: {failed}")
     return 1 if failed else 0
 
