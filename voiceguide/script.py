@@ -755,7 +755,7 @@ _WHAT = {
     "cues": (limits.MAX_CUES_PER_STEP, "cues in a step"),
     "sides": (limits.MAX_SIDES, "sides in a step"),
     "spoken": (limits.MAX_SPOKEN_CUES, "spoken cues in a routine"),
-    "events": (limits.MAX_EVENTS, "timeline events (speech, tones, chimes, ticks) in a routine"),
+    "events": (limits.MAX_EVENTS, "timeline events in a routine"),
 }
 
 
