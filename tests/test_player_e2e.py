@@ -25,7 +25,7 @@ import soundfile as sf
 from tests.conftest import ctl, write
 from tests.pulse import PulseServer, start_pulse
 from tests.test_output import find, real_time
-from voiceguide.units import SAMPLE_RATE, ms_to_frames
+from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
 
 pytestmark = pytest.mark.e2e
 
@@ -168,9 +168,15 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
     assert ctl("pause", sock).strip() == "ok"
     status = _poll(sock, proc, lambda s: s["state"] == "paused", "pausing", 10)
     paused_at = status["position_ms"]
+    # The next sounding half second after the pause: it must play before "next" is sent.
+    at = ms_to_frames(paused_at) + ms_to_frames(300)
+    half = SAMPLE_RATE // 2
+    while float(np.sqrt(np.mean(ref[at : at + half] ** 2))) < 0.01:
+        at += SAMPLE_RATE // 20
     time.sleep(2.5)  # held paused this long (at least)
     ctl("resume", sock)
-    _poll(sock, proc, lambda s: s["position_ms"] >= paused_at + 1500, "resuming", 30)
+    heard = (at + half) // FRAMES_PER_MS + 300
+    _poll(sock, proc, lambda s: s["position_ms"] >= heard, "resuming", 30)
     ctl("next", sock)
     _, err = proc.communicate(timeout=120)
     recording = rec.finish()
@@ -186,9 +192,9 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
         default=0,
     )
     assert longest > 2.0 * SAMPLE_RATE
-    # After the pause the export goes on from where it stopped (after the spoken re-cue).
-    at = ms_to_frames(paused_at) + ms_to_frames(300)
-    offset, match = find(ref[at : at + SAMPLE_RATE // 2], recording[start + at :])
+    # After the pause the export goes on from where it stopped (after the spoken re-cue):
+    # its next sounding half second is in the recording, later than it is in the export.
+    offset, match = find(ref[at : at + half], recording[start + at :])
     assert match > 0.95
     # "next" jumped to the start of the second step: its first second is in the recording.
     stretch = next(c for c in plan["chapters"] if c["title"] == "Stretch")
