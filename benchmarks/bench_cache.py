@@ -1,0 +1,138 @@
+"""What verifying the speech cache costs, and how much damage it catches.
+
+Run from the repository root (about half a minute)::
+
+    .venv/bin/python benchmarks/bench_cache.py
+
+a. CPU time of rendering the daily routine from a warm cache (the mix alone, no encoder),
+   with the checks (every clip's CRC-32 and sanity checks when it is loaded, the mix
+   limiter's floor from the samples' own peaks) and without them, interleaved, the median
+   of ``--repeat`` runs each. The render runs beside the encoder in an export, on a core
+   of its own.
+b. Seeded random damage to clip entries (flipped bytes anywhere, truncation, extension,
+   zeroed ranges, another entry's file under this name): how many reads refuse the entry,
+   out of ``--tries``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
+    """CPU seconds to render the whole mix, with or without the checks."""
+    import numpy as np
+
+    from voiceguide import dsp, render
+    from voiceguide.voices import cache, store
+
+    saved = dsp._floored, cache.check_entry, store.digest, store.read
+    if not checks:
+
+        def trusting_read(path: Path, context: bytes) -> bytes:
+            with open(path, "rb") as f:
+                _, length, _ = store.HEADER.unpack(f.read(store.HEADER.size))
+                return f.read(length)
+
+        def no_floor(x: Any, p: Any, chunk: int, ceiling: float) -> tuple[Any, Any]:
+            return dsp._as_mono(x), np.asarray(p, dtype=np.float64)
+
+        dsp._floored = no_floor
+        cache.check_entry = lambda samples, stats: None
+        store.read = trusting_read
+    try:
+        start = time.process_time()
+        for _ in render.render(compiled.timeline, bank, level):
+            pass
+        return time.process_time() - start
+    finally:
+        dsp._floored, cache.check_entry, store.digest, store.read = saved
+
+
+def damages(tries: int, directory: Path) -> Iterator[bool]:
+    """For each seeded random damage: whether reading the entry refused it."""
+    import numpy as np
+
+    from voiceguide.dsp import chunk_stats
+    from voiceguide.voices import store
+    from voiceguide.voices.cache import read_entry, write_entry
+
+    rng = np.random.default_rng(5)
+    entries = []
+    for i in range(3):
+        samples = (rng.standard_normal(2400 + 700 * i) * 0.1).astype(np.float32)
+        path = directory / f"k{i}.clip"
+        write_entry(path, path.stem, samples, chunk_stats(samples))
+        entries.append((path, path.read_bytes()))
+    seeds = random.Random(11)
+    for _ in range(tries):
+        index = seeds.randrange(len(entries))
+        path, good = entries[index]
+        data = bytearray(good)
+        how = seeds.choice(["flip", "truncate", "extend", "zero", "swap"])
+        if how == "flip":
+            for i in seeds.sample(range(len(data)), seeds.randint(1, 40)):
+                data[i] ^= 1 + seeds.randrange(255)
+        elif how == "truncate":
+            del data[seeds.randrange(len(data)) :]
+        elif how == "extend":
+            data += bytes(seeds.randint(1, 64))
+        elif how == "zero":
+            a = seeds.randrange(len(data))
+            b = min(len(data), a + seeds.randint(1, 5000))
+            data[a:b] = bytes(b - a)
+        else:
+            data = bytearray(entries[(index + 1) % len(entries)][1])
+        if bytes(data) == good:
+            data[seeds.randrange(len(data))] ^= 0xFF
+        path.write_bytes(bytes(data))
+        try:
+            read_entry(path, path.stem)
+            yield False
+        except store.BadEntry:
+            yield True
+        path.write_bytes(good)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--tries", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
+        os.environ["VOICEGUIDE_CACHE_DIR"] = str(Path(tmp) / "cache")
+        from voiceguide import pipeline
+        from voiceguide.render import CEILING_DBTP, TARGET_LUFS
+
+        _, compiled, bank = pipeline.compile_script(REPO / "scripts" / "daily.yaml")
+        level = pipeline._level(compiled.timeline, bank, CEILING_DBTP, TARGET_LUFS)
+        render_cpu(True, compiled, bank, level)  # page cache and imports warm
+        with_checks, without = [], []
+        for _ in range(args.repeat):
+            with_checks.append(render_cpu(True, compiled, bank, level))
+            without.append(render_cpu(False, compiled, bank, level))
+        on, off = statistics.median(with_checks), statistics.median(without)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load}")
+        print(
+            f"a. render daily (warm), CPU: with checks {on:.3f} s, without {off:.3f} s: "
+            f"{on - off:+.3f} s ({100 * (on / off - 1):+.0f} %), median of {args.repeat}"
+        )
+        caught = sum(damages(args.tries, Path(tmp)))
+        print(f"b. random damage to clip entries: {caught} of {args.tries} detected")
+
+
+if __name__ == "__main__":
+    main()
