@@ -186,6 +186,18 @@ def test_stale_temporary_files_are_swept(tmp_path: Path) -> None:
     assert new.exists()  # may belong to a concurrent run
 
 
+def test_entries_of_the_old_format_are_swept(tmp_path: Path) -> None:
+    """``<key>.npy`` + ``<key>.stats`` (before CACHE_VERSION 8) are never read again."""
+    key = "ab" * 32
+    old = [tmp_path / f"{key}.npy", tmp_path / f"{key}.stats"]
+    kept = [tmp_path / "notes.npy", tmp_path / f"{key}.clip.bak"]
+    for path in old + kept:
+        path.write_bytes(b"x")
+    clip = stored(cache_with(tmp_path, FakeEngine()), "Hold")
+    assert not any(path.exists() for path in old)
+    assert all(path.exists() for path in kept) and clip.path.exists()
+
+
 def test_concurrent_caches_share_one_directory(tmp_path: Path) -> None:
     errors: list[BaseException] = []
 

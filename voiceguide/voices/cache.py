@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import struct
 import threading
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ CACHE_VERSION = 8  # bump when prepare_clip or the stored format changes what a 
 IDENTITIES = "identities.json"
 SUFFIX = ".clip"
 _FRAMES = struct.Struct("<Q")
+_OLD_ENTRY = re.compile(r"[0-9a-f]{64}\.(npy|stats)")
 
 
 def default_directory() -> Path:
@@ -405,11 +407,18 @@ class SpeechCache:
             ) from error
 
     def _sweep(self) -> None:
-        """Once per process, delete temporary files left by crashed runs (older than 1 h)."""
+        """Once per process, delete temporary files left by crashed runs (older than 1 h),
+        and the entries of the format before CACHE_VERSION 8 (``<key>.npy`` and
+        ``<key>.stats``), which nothing reads any more."""
         if self._swept:
             return
         self._swept = True
         store.sweep(self.directory)
+        for pattern in ("*.npy", "*.stats"):
+            for old in self.directory.glob(pattern):
+                if _OLD_ENTRY.fullmatch(old.name):
+                    with contextlib.suppress(OSError):
+                        old.unlink()
 
 
 def _log() -> _Warner:
