@@ -285,3 +285,15 @@ def test_fake_rate_and_volume() -> None:
 def test_fake_gives_silence_for_nothing_speakable() -> None:
     samples, _ = FakeEngine().synthesize("...", VoiceSettings(engine="fake"))
     assert samples.size > 0 and not samples.any()
+
+
+@pytest.mark.e2e
+def test_a_failing_utterance_ends_only_its_child(engine: p3.Pyttsx3Engine) -> None:
+    """Each utterance runs in a child of the espeak-ng helper: one that dies (here, a
+    request it cannot read) is a status, and the next text is spoken as usual."""
+    before, rate = engine.synthesize("Hold", VoiceSettings())
+    bad = {"voice": "gmw/en-US", "rate": "fast", "volume": 100, "pitch": 50, "text": "Hold"}
+    status, _, pcm = p3._WORKER.speak(bad, timeout=30)
+    assert status != 0 and pcm == b""
+    after, _ = engine.synthesize("Hold", VoiceSettings())
+    assert np.array_equal(before, after) and rate == 22_050
