@@ -381,3 +381,16 @@ def test_a_real_engine_failing_on_a_cue_names_the_cue(tmp_path: Path) -> None:
         f"voiceguide: {path}:6:9: the pyttsx3 engine produced no audio for '.'"
     ), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_waiting_step_may_say_how_long_it_lasts(tmp_path: Path, bank: DurationBank) -> None:
+    c = compile_text(
+        tmp_path,
+        bank,
+        "title: T\nsteps:\n  - name: A\n    duration: 90s\n    say: '{remaining} of this.'\n"
+        "    wait: {say: 'Ready for {remaining}?', remind: 'Still {remaining}.'}\n",
+    )
+    said = [text for _, _, text in speech(c.timeline)]
+    assert said[:2] == ["1 minute 30 seconds of this.", "Ready for 1 minute 30 seconds?"]
+    waits = [e for e in c.timeline.events if isinstance(e, Silence) and e.reason == "wait"]
+    assert waits[0].remind == "Still 1 minute 30 seconds."

@@ -352,6 +352,20 @@ HOSTILE = [
     ("bad-hex-tag", STEP.replace("1m", "!!int -0x"), 4, 15, "not a valid int"),
     ("set-tag", STEP.replace("1m", "!!set {a: 1}"), 4, 15, "YAML tag tag:yaml.org,2002:set"),
     ("python-tag", "title: !!python/object/apply:os.system [ls]\nsteps: []\n", 1, 8, "not allowed"),
+    (
+        "breath-word-bad-template",
+        STEP + '    breathing: {pattern: box, say_inhale: "In {oops"}\n',
+        5,
+        43,
+        "bad template",
+    ),
+    (
+        "breath-word-side-without-sides",
+        STEP + '    breathing: {pattern: box, say_exhale: "Out {side}"}\n',
+        5,
+        43,
+        "{side} is only known in a step with sides",
+    ),
     ("escaped-in-name", 'title: x\nsteps:\n  - name: "A\\x07"\n', 3, 11, "control character"),
 ]
 
@@ -512,3 +526,15 @@ def test_cli_refuses_control_characters_before_they_reach_the_terminal(tmp_path:
             "(remove it)\n"
         )
         assert proc.stdout == ""
+
+
+def test_if_an_include_drops_the_sides_its_step_speaks_of_it_is_refused(tmp_path: Path) -> None:
+    twist = SCRIPTS / "techniques" / "seated-spinal-twist.yaml"
+    path = write(
+        tmp_path,
+        f"title: x\nsteps:\n  - include: {twist}\n    step: Seated Spinal Twist\n"
+        "    sides: false\n",
+    )
+    with pytest.raises(ScriptError) as info:
+        load_script(path)
+    assert str(info.value).startswith(f"{path}:5:5: steps[0].sides: the included step's texts")

@@ -281,6 +281,7 @@ class _Builder:
         wait = step.wait
         assert wait is not None
         limit = 1 << 62  # nothing follows within the wait: only the next speech limits it
+        values = values | {"remaining": spoken(step.duration_ms)}  # all of it, while waiting
         if step.sides:
             values = values | {"side": step.sides[0], "other_side": step.sides[1]}
         if step.chime:

@@ -490,7 +490,9 @@ class _Reader:
         if "cues" in m:
             changes["cues"] = self.cues(m["cues"], f"{field}.cues", sided=sided)
         if "breathing" in m:
-            changes["breathing"] = self.breathing(m["breathing"], f"{field}.breathing", {})
+            changes["breathing"] = self.breathing(
+                m["breathing"], f"{field}.breathing", {}, sided=sided
+            )
         if "chime" in m:
             changes["chime"] = self.boolean(m["chime"], f"{field}.chime")
         if "countdown" in m:
@@ -498,6 +500,18 @@ class _Reader:
         if "wait" in m:
             changes["wait"] = self.wait(m["wait"], f"{field}.wait")
         new = replace(step, **changes)
+        if not new.sides:  # the included step's own texts may speak of its sides
+            pattern = new.breathing
+            texts = [new.say or "", *(c.text for c in new.cues)]
+            texts += (
+                [pattern.inhale_text, pattern.hold_text, pattern.exhale_text] if pattern else []
+            )
+            if any(_sided(text) for text in texts):
+                raise self.fail(
+                    node.keys["sides"] if node.keys and "sides" in node.keys else node,
+                    "the included step's texts use {side} or {other_side}: it needs its sides",
+                    f"{field}.sides",
+                )
         self.check_step(new, node, field)
         return new
 
@@ -516,7 +530,9 @@ class _Reader:
             if "switch" in m
             else Step.switch,
             cues=self.cues(m["cues"], f"{field}.cues", sided=sided) if "cues" in m else (),
-            breathing=self.breathing(m["breathing"], f"{field}.breathing", breath_defaults)
+            breathing=self.breathing(
+                m["breathing"], f"{field}.breathing", breath_defaults, sided=sided
+            )
             if "breathing" in m
             else None,
             chime=self.boolean(m["chime"], f"{field}.chime") if "chime" in m else True,
@@ -648,7 +664,9 @@ class _Reader:
         cycles = self.integer(m["cycles"], f"{field}.cycles", 1, 1000) if "cycles" in m else None
         return replace(cue, kind=CueKind.PHASE, phase=phase, cycles=cycles)
 
-    def breathing(self, node: Node, field: str, defaults: dict[str, Node]) -> BreathPattern:
+    def breathing(
+        self, node: Node, field: str, defaults: dict[str, Node], *, sided: bool
+    ) -> BreathPattern:
         if node.value is True:
             if not defaults:
                 raise self.fail(
@@ -686,7 +704,7 @@ class _Reader:
             ("say_exhale", "exhale_text"),
         ):
             if key in m:
-                kw[attr] = self.text(m[key], f"{field}.{key}")
+                kw[attr] = self.template(m[key], f"{field}.{key}", sided=sided)
         inhale, hold_in, exhale, hold_out = phases
         return BreathPattern(inhale, hold_in, exhale, hold_out, **kw)
 
@@ -740,6 +758,11 @@ def _excerpt(value: object, *, quote: bool = True, limit: int = limits.EXCERPT_C
     message repeats much of a file that may not be a routine script at all."""
     text = repr(value) if quote else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _sided(text: str) -> bool:
+    """Whether a (valid) template speaks of sides."""
+    return any(name in SIDED_FIELDS for _, name, _, _ in string.Formatter().parse(text))
 
 
 def _hours(ms: int) -> str:
