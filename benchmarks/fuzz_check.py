@@ -1,6 +1,7 @@
 """Fuzz ``voiceguide check`` with thousands of cases and count how it fared.
 
-Run from the repository root (about 35 s per 1000 cases of each strategy)::
+Run from the repository root (about 70 s for 5000 cases of each strategy on a quiet
+2-core machine)::
 
     .venv/bin/python benchmarks/fuzz_check.py --examples 5000
 
