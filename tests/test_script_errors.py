@@ -538,3 +538,12 @@ def test_if_an_include_drops_the_sides_its_step_speaks_of_it_is_refused(tmp_path
     with pytest.raises(ScriptError) as info:
         load_script(path)
     assert str(info.value).startswith(f"{path}:5:5: steps[0].sides: the included step's texts")
+
+
+def test_a_script_named_by_a_symlink_includes_from_the_folder_it_is_named_in(
+    tmp_path: Path,
+) -> None:
+    real = write(tmp_path, "title: x\nsteps:\n  - include: parts/p.yaml\n", "elsewhere/r.yaml")
+    write(tmp_path, "title: P\nsteps:\n  - {name: Part, duration: 1m}\n", "mine/parts/p.yaml")
+    (tmp_path / "mine" / "r.yaml").symlink_to(real)
+    assert [s.name for s in load_script(tmp_path / "mine" / "r.yaml").steps] == ["Part"]

@@ -1028,8 +1028,9 @@ def parse_script(text: str, path: Path) -> Routine:
 
 
 def _context(path: Path) -> _Context:
-    """Includes may come from the folder tree of the script at ``path`` and the library."""
-    return _Context(roots=(path.resolve().parent, scripts_dir().resolve()))
+    """Includes may come from the folder tree of the script at ``path`` (where it is named,
+    and where it is if that is a symlink) and from the built-in library."""
+    return _Context(roots=(path.parent.resolve(), path.resolve().parent, scripts_dir().resolve()))
 
 
 def _parse(text: str, path: Path, stack: tuple[Path, ...], ctx: _Context) -> Routine:
