@@ -513,9 +513,10 @@ def test_cli_refuses_control_characters_before_they_reach_the_terminal(tmp_path:
     path = write(
         tmp_path, 'title: x\nsteps:\n  - name: A\n    duration: 5s\n    say: "\\x1b]0;x\\x07"\n'
     )
-    for command in ("check", "plan"):
+    for command in ("check", "plan", "export"):
+        extra = ["--subtitles", "-o", str(tmp_path / "out.mp3")] if command == "export" else []
         proc = subprocess.run(
-            [sys.executable, "-m", "voiceguide", command, str(path), "--engine", "fake"],
+            [sys.executable, "-m", "voiceguide", command, str(path), "--engine", "fake", *extra],
             capture_output=True,
             text=True,
             cwd=tmp_path,
@@ -526,6 +527,7 @@ def test_cli_refuses_control_characters_before_they_reach_the_terminal(tmp_path:
             "(remove it)\n"
         )
         assert proc.stdout == ""
+    assert not (tmp_path / "out.mp3").exists() and not (tmp_path / "out.vtt").exists()
 
 
 def test_if_an_include_drops_the_sides_its_step_speaks_of_it_is_refused(tmp_path: Path) -> None:
