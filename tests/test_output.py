@@ -463,3 +463,42 @@ def test_sound_library_lines_are_counted_not_shown(capfd: pytest.CaptureFixture[
     err = capfd.readouterr().err
     assert err == "voiceguide: something to see\n"
     assert library_messages() == before + 2
+
+
+def test_two_halts_at_once_share_one_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog halts a stalled stream while stop() halts it too: the second caller
+    must find the first one's helper thread started (joining one not yet started raised
+    RuntimeError, which ended the play under load). The second caller is made to arrive
+    exactly between the helper's creation and its start."""
+    from voiceguide.player.output_sounddevice import SounddeviceOutput
+
+    out = object.__new__(SounddeviceOutput)  # the halting logic alone: no device
+    out.failed = None
+    out.device_name = "test"
+    out._wedged = False
+    out._halting = None
+    out._halt_lock = threading.Lock()
+    out._sd = type("sd", (), {"PortAudioError": OSError})
+    errors: list[BaseException] = []
+    real_start = threading.Thread.start
+
+    def second_caller() -> None:
+        try:
+            out._halt(lambda: None, wait=1.0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def start(self: threading.Thread) -> None:
+        if self.name == "voiceguide-stop" and not hasattr(out, "_raced"):
+            out._raced = True  # type: ignore[attr-defined]
+            other = threading.Thread(target=second_caller)
+            real_start(other)
+            other.join(0.2)  # it runs now, in the window (or waits for the first)
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    out._halt(lambda: time.sleep(0.05), wait=1.0)
+    for thread in threading.enumerate():
+        if thread.name == "voiceguide-stop" or thread.name.startswith("Thread-"):
+            thread.join(2.0)
+    assert not errors, errors

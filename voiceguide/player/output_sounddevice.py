@@ -170,6 +170,7 @@ class SounddeviceOutput(OutputBase):
         self._stop_watch = threading.Event()
         self._wedged = False  # a stop or close call on the stream never returned
         self._halting: threading.Thread | None = None
+        self._halt_lock = threading.Lock()
         self._prioritised = False
         self.underflows = 0
 
@@ -351,13 +352,14 @@ class SounddeviceOutput(OutputBase):
         """
         if self._wedged:
             return
-        halting = self._halting
-        if halting is None:
-            halting = threading.Thread(
-                target=self._call_quietly, args=(method,), name="voiceguide-stop", daemon=True
-            )
-            self._halting = halting
-            halting.start()
+        with self._halt_lock:  # the watchdog and stop() may both halt at once
+            halting = self._halting
+            if halting is None:
+                halting = threading.Thread(
+                    target=self._call_quietly, args=(method,), name="voiceguide-stop", daemon=True
+                )
+                halting.start()  # started before another caller can join it
+                self._halting = halting
         halting.join(wait)
         if halting.is_alive():
             if wait > 0:
