@@ -29,6 +29,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from voiceguide.durable import fsync_directory
 from voiceguide.errors import ExportError
 
 _TEMP_SUFFIX = ".part"
@@ -131,7 +132,7 @@ class AtomicGroup:
             self._unlock(temp)
             directories.add(target.parent)
         for directory in directories:
-            _fsync_directory(directory)
+            fsync_directory(directory)
 
     def discard(self) -> None:
         """Remove every temporary file not yet moved onto its target."""
@@ -199,17 +200,3 @@ def _export_error(target: Path | None, error: OSError) -> ExportError:
     reason = error.strerror or str(error) or type(error).__name__
     where = str(target) if target is not None else "output"
     return ExportError(f"cannot write {where}: {reason}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames durable; best effort (some platforms cannot open directories)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import re
 import struct
 import threading
@@ -373,26 +372,10 @@ class SpeechCache:
             return samples, stats
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
-        """Replace ``path`` with ``data``: a temporary file in the same directory, fsynced,
-        renamed into place, the directory fsynced."""
+        """Replace ``path`` with ``data`` durably (``voiceguide.durable``)."""
+        from voiceguide import durable
 
-        def write() -> None:
-            import tempfile
-
-            fd, tmp = tempfile.mkstemp(prefix=store.TMP_PREFIX, dir=self.directory)
-            try:
-                with open(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            store.fsync_directory(self.directory)
-
-        self._write(path, write)
+        self._write(path, lambda: durable.replace(path, [data], prefix=store.TMP_PREFIX))
 
     def _write(self, path: Path, write: Callable[[], None]) -> None:
         """Run ``write`` (which replaces ``path`` atomically); an OSError names the fix."""

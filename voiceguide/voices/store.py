@@ -24,11 +24,12 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+
+from voiceguide import durable
 
 MAGIC = b"VGCACHE2"
 HEADER = struct.Struct("<8sQI")
@@ -57,34 +58,7 @@ def write(path: Path, context: bytes, payload: list[bytes | memoryview]) -> None
     length = sum(len(part) for part in payload)
     header = HEADER.pack(MAGIC, length, digest(context, payload))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            for part in payload:
-                f.write(part)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_directory(path.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable; best effort (not every platform can)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    durable.replace(path, [header, *payload], prefix=TMP_PREFIX)
 
 
 def read(path: Path, context: bytes) -> bytes:
