@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,51 +59,6 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
         dsp._floored, cache.check_entry, store.digest, store.read = saved
 
 
-def damages(tries: int, directory: Path) -> Iterator[bool]:
-    """For each seeded random damage: whether reading the entry refused it."""
-    import numpy as np
-
-    from voiceguide.dsp import chunk_stats
-    from voiceguide.voices import store
-    from voiceguide.voices.cache import read_entry, write_entry
-
-    rng = np.random.default_rng(5)
-    entries = []
-    for i in range(3):
-        samples = (rng.standard_normal(2400 + 700 * i) * 0.1).astype(np.float32)
-        path = directory / f"k{i}.clip"
-        write_entry(path, path.stem, samples, chunk_stats(samples))
-        entries.append((path, path.read_bytes()))
-    seeds = random.Random(11)
-    for _ in range(tries):
-        index = seeds.randrange(len(entries))
-        path, good = entries[index]
-        data = bytearray(good)
-        how = seeds.choice(["flip", "truncate", "extend", "zero", "swap"])
-        if how == "flip":
-            for i in seeds.sample(range(len(data)), seeds.randint(1, 40)):
-                data[i] ^= 1 + seeds.randrange(255)
-        elif how == "truncate":
-            del data[seeds.randrange(len(data)) :]
-        elif how == "extend":
-            data += bytes(seeds.randint(1, 64))
-        elif how == "zero":
-            a = seeds.randrange(len(data))
-            b = min(len(data), a + seeds.randint(1, 5000))
-            data[a:b] = bytes(b - a)
-        else:
-            data = bytearray(entries[(index + 1) % len(entries)][1])
-        if bytes(data) == good:
-            data[seeds.randrange(len(data))] ^= 0xFF
-        path.write_bytes(bytes(data))
-        try:
-            read_entry(path, path.stem)
-            yield False
-        except store.BadEntry:
-            yield True
-        path.write_bytes(good)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -130,6 +83,8 @@ def main() -> None:
             f"a. render daily (warm), CPU: with checks {on:.3f} s, without {off:.3f} s: "
             f"{on - off:+.3f} s ({100 * (on / off - 1):+.0f} %), median of {args.repeat}"
         )
+        from tests.test_cache_corruption import damages
+
         caught = sum(damages(args.tries, Path(tmp)))
         print(f"b. random damage to clip entries: {caught} of {args.tries} detected")
 

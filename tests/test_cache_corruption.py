@@ -15,7 +15,7 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -172,24 +172,23 @@ def test_damaged_entry_is_made_again_and_the_export_is_exact(
 TRIES = 300
 
 
-def test_random_damage_is_always_detected(tmp_path: Path) -> None:
-    """Seeded random damage to clip entries (flipped bytes anywhere, header included;
-    truncation; extension; zeroed ranges; another entry's file under this name): every
-    read either refuses the entry or gives exactly the stored clip."""
+def damages(tries: int, directory: Path) -> Iterator[bool]:
+    """For each seeded random damage to a clip entry (flipped bytes anywhere, header
+    included; truncation; extension; zeroed ranges; another entry's file under this name):
+    whether reading the entry refused it. Also run at scale by ``benchmarks/bench_cache.py``."""
     from voiceguide.dsp import chunk_stats
 
     rng = np.random.default_rng(5)
     entries = []
     for i in range(3):
         samples = (rng.standard_normal(2400 + 700 * i) * 0.1).astype(np.float32)
-        path = tmp_path / f"k{i}{SUFFIX}"
+        path = directory / f"k{i}{SUFFIX}"
         write_entry(path, path.stem, samples, chunk_stats(samples))
-        entries.append((path, path.read_bytes(), samples))
+        entries.append((path, path.read_bytes()))
     seeds = random.Random(11)
-    detected = 0
-    for _ in range(TRIES):
+    for _ in range(tries):
         index = seeds.randrange(len(entries))
-        path, good, _ = entries[index]
+        path, good = entries[index]
         data = bytearray(good)
         how = seeds.choice(["flip", "truncate", "extend", "zero", "swap"])
         if how == "flip":
@@ -210,9 +209,15 @@ def test_random_damage_is_always_detected(tmp_path: Path) -> None:
         path.write_bytes(bytes(data))
         try:
             read_entry(path, path.stem)
+            yield False
         except store.BadEntry:
-            detected += 1
+            yield True
         path.write_bytes(good)
+
+
+def test_random_damage_is_always_detected(tmp_path: Path) -> None:
+    """Every seeded random damage to a clip entry is refused when the entry is read."""
+    detected = sum(damages(TRIES, tmp_path))
     print(f"random cache damage: {detected} of {TRIES} detected")
     assert detected == TRIES
 
