@@ -307,7 +307,9 @@ def test_a_lost_sound_server_is_reopened_and_the_play_goes_on(backend: str, tmp_
         and find(ref[a : a + seg], recording)[1] > 0.98
     ]
     assert heard, "nothing from where the play was lost is in the recording"
-    assert_gapless_with_pauses(ref[heard[0] :], recording)
+    # (6 s of it: on a busy machine a later stall may be recovered from too, which replays
+    # what the lost device held and so moves what follows.)
+    assert_gapless_with_pauses(ref[heard[0] : heard[0] + 6 * SAMPLE_RATE], recording)
 
 
 def test_a_device_that_never_comes_back_gives_up_after_device_wait(tmp_path: Path) -> None:
