@@ -492,27 +492,27 @@ class Session:
         """Go on from file time ``ms`` (clears what was rendered ahead)."""
         frame = max(0, min(ms_to_frames(ms), self.total))
         with self.lock:
-            self._cut(overlay=False)
-            self.generation += 1
-            self.restarting = True
-            self.queue.clear()
-            self.offset = 0
-            self.cursor = self.render_from = frame
+            self._restart(frame)
+            self.cursor = frame
             self.waiting = None
             self.finished = frame >= self.total and self.complete
             self.waited = {w.start for w in self.waits if w.start < frame}
-            self.wake.notify_all()
 
     def _rerender(self) -> None:
         """Render again from the cursor (a new volume), crossfading into it."""
         with self.lock:
-            self._cut(overlay=False)
-            self.generation += 1
-            self.restarting = True
-            self.queue.clear()
-            self.offset = 0
-            self.render_from = self.cursor
-            self.wake.notify_all()
+            self._restart(self.cursor)
+
+    def _restart(self, frame: int) -> None:
+        """Drop what was rendered ahead (fading it out) and render again from ``frame``;
+        called with the lock held."""
+        self._cut(overlay=False)
+        self.generation += 1
+        self.restarting = True
+        self.queue.clear()
+        self.offset = 0
+        self.render_from = frame
+        self.wake.notify_all()
 
     def set_volume(self, volume_db: float) -> None:
         """Play at ``volume_db`` (clamped to VOLUME_RANGE_DB) from now on, without a step."""
