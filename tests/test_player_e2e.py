@@ -8,12 +8,14 @@ start's alignment, the end within 1 ms of it); control actions sent through the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import ctl, write
-from tests.pulse import PulseServer, start_pulse
+from tests.pulse import PulseServer, Recording, start_pulse
 from tests.test_output import find, real_time
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
 
@@ -135,6 +137,25 @@ def wait_for_socket(sock: Path, proc: subprocess.Popen[str], timeout: float = 30
         time.sleep(0.02)
 
 
+@contextlib.contextmanager
+def controlled_play(
+    pulse: PulseServer, script: Path, frames: int, sock: Path
+) -> Iterator[tuple[subprocess.Popen[str], Recording]]:
+    """A play on pacat with a control socket, recorded until the player is done; if the
+    block fails, the player and the recorder are ended, so a retry finds the socket and the
+    sink free."""
+    rec = pulse.record(frames / SAMPLE_RATE + 180.0)
+    proc = vg("play", str(script), "--output", "pacat", "--socket", str(sock))
+    try:
+        wait_for_socket(sock, proc)
+        yield proc, rec
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        rec.proc.kill()
+        raise
+
+
 @pytest.mark.parametrize("backend", ["sounddevice", "pacat", "aplay"])
 def test_play_is_the_export_gapless(
     backend: str,
@@ -161,10 +182,7 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
 
     def measure() -> None:
         sock = tmp_path / "ctl.sock"
-        rec = pulse.record(len(ref) / SAMPLE_RATE + 180.0)  # until the player is done
-        proc = vg("play", str(script), "--output", "pacat", "--socket", str(sock))
-        wait_for_socket(sock, proc)
-        try:
+        with controlled_play(pulse, script, len(ref), sock) as (proc, rec):
             # Each step waits on the player's status, not on a timer: on a busy machine the
             # re-cue, say, takes longer to speak.
             _poll(sock, proc, lambda s: s["position_ms"] >= 2000, "playing", 30)
@@ -181,11 +199,6 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
             heard = (at + half) // FRAMES_PER_MS + 300
             _poll(sock, proc, lambda s: s["position_ms"] >= heard, "resuming", 30)
             ctl("next", sock)
-        except BaseException:  # free the socket and the recorder for the retry
-            proc.kill()
-            proc.communicate()
-            rec.proc.kill()
-            raise
         _, err = proc.communicate(timeout=120)
         recording = rec.finish()
         assert proc.returncode == 0, err
@@ -220,19 +233,11 @@ def test_a_waiting_step_holds_until_ready(pulse: PulseServer, tmp_path: Path) ->
 
     def measure() -> None:
         sock = tmp_path / "ctl.sock"
-        rec = pulse.record(len(ref) / SAMPLE_RATE + 180.0)  # until the player is done
-        proc = vg("play", str(script), "--output", "pacat", "--socket", str(sock))
-        wait_for_socket(sock, proc)
-        try:
+        with controlled_play(pulse, script, len(ref), sock) as (proc, rec):
             _poll(sock, proc, lambda s: s["state"] == "waiting", "the player never waited", 30)
             time.sleep(6.0)  # longer than the export's pause: the player holds, reminds once
             assert _status(sock)["state"] == "waiting"
             ctl("ready", sock)
-        except BaseException:  # free the socket and the recorder for the retry
-            proc.kill()
-            proc.communicate()
-            rec.proc.kill()
-            raise
         _, err = proc.communicate(timeout=60)
         recording = rec.finish()
         assert proc.returncode == 0, err
