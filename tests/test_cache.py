@@ -275,7 +275,7 @@ def test_default_directory_follows_the_environment(
 
 
 def test_entry_frames_accepts_only_whole_clip_entries(tmp_path: Path) -> None:
-    from voiceguide.voices import store
+    from voiceguide import storage as store
 
     clip = stored(cache_with(tmp_path, FakeEngine()), "Hold")
     assert entry_frames(clip.path) == clip.frames

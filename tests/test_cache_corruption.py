@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, write
-from voiceguide.voices import store
+from voiceguide import storage as store
 from voiceguide.voices.cache import SUFFIX, read_entry, write_entry
 
 SCRIPT = """\

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from voiceguide import __version__
+from voiceguide import __version__, storage
 
 
 def manifest_dir() -> Path:
@@ -204,11 +204,7 @@ def _stamp(path: Path) -> list[int] | None:
 
 
 def _load(output: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(record_path(output).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return storage.read_json(record_path(output))
 
 
 def _inputs(options: dict[str, Any], included: Iterable[Path]) -> list[Path]:
@@ -241,8 +237,6 @@ def record(
     """Remember how an export was made: under its first planned output, every file it wrote
     (the parts of a split export too) with its size and time (best effort: a failure only
     costs a re-export). ``files`` are the files the script read (includes)."""
-    from voiceguide.export.atomic import write_text_atomic
-
     inputs = _inputs(options, (f.resolve() for f in files))
     entry = {
         "output": str(planned[0].resolve()),
@@ -252,5 +246,4 @@ def record(
     }
     path = record_path(planned[0])
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(entry, indent=1))
+        storage.write_json(path, entry)

@@ -282,18 +282,18 @@ def _level(timeline: Timeline, bank: SpeechBank, ceiling_dbtp: float, target: fl
 
     The mix is a pure function of the timeline and the clips (named by their content keys),
     so an export of an unchanged timeline skips the analysis pass. The remembered level is
-    a checked file (``voiceguide.voices.store``: its digest ties it to this key) and its
+    a checked file (``voiceguide.storage``: its digest ties it to this key) and its
     numbers must be ones ``analyse`` can give for this ceiling and target; anything else
     is worked out again (with one warning line), so a damaged file never sets the loudness.
     """
     import hashlib
     import json
 
+    from voiceguide import storage as store
     from voiceguide.manifest import MIX_VERSION
     from voiceguide.paths import cache_dir
     from voiceguide.render import Level, analyse
     from voiceguide.timeline import Speech
-    from voiceguide.voices import store
 
     h = hashlib.sha256(timeline.dumps().encode())
     for event in timeline.events:
@@ -325,7 +325,7 @@ def _check_level(level: Level, ceiling_dbtp: float, target: float) -> None:
     import math
 
     from voiceguide.render import POST_HEADROOM_DB
-    from voiceguide.voices.store import BadEntry
+    from voiceguide.storage import BadEntry
 
     numbers = dataclasses.astuple(level)
     if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):

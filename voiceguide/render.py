@@ -318,10 +318,10 @@ _WARNED: set[str] = set()  # damaged tone stats files already reported
 
 
 def _stored_tone_stats(name: str, frames: int) -> Samples | None:
-    """A tone's stats from ``<cache>/tones``, verified (``voiceguide.voices.store``: its
+    """A tone's stats from ``<cache>/tones``, verified (``voiceguide.storage``: its
     digest, then finite, positive numbers of the right shape); None if missing or bad (a
     bad file gets one warning line, and is made again by ``_tone_stats``)."""
-    from voiceguide.voices import store
+    from voiceguide import storage as store
 
     path = _tone_stats_path(name, frames)
     chunks = -(-frames // FRAMES_PER_MS)
@@ -351,7 +351,7 @@ def _tone_stats(name: str, frames: int) -> Samples:
     """
     import contextlib
 
-    from voiceguide.voices import store
+    from voiceguide import storage as store
 
     stored = _stored_tone_stats(name, frames)
     if stored is not None:

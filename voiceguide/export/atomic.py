@@ -29,8 +29,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from voiceguide.durable import fsync_directory
 from voiceguide.errors import ExportError
+from voiceguide.storage import fsync_directory
 
 _TEMP_SUFFIX = ".part"
 _TEMP_NAME = re.compile(r"\A\..+\.[0-9a-f]{8}\.part\Z", re.DOTALL)  # .NAME.XXXXXXXX.part

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+from voiceguide import storage
 from voiceguide.paths import cache_dir
 from voiceguide.timeline import Timeline
 
@@ -22,19 +22,12 @@ def _file() -> Path:
 
 
 def _load() -> dict[str, Any]:
-    try:
-        data = json.loads(_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return storage.read_json(_file())
 
 
 def _write(data: dict[str, Any]) -> None:
-    from voiceguide.export.atomic import write_text_atomic
-
-    with contextlib.suppress(OSError):
-        _file().parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(_file(), json.dumps(data, indent=1))
+    with contextlib.suppress(OSError):  # best effort: losing it costs only the resume
+        storage.write_json(_file(), data)
 
 
 def _digest(timeline: Timeline) -> str:

@@ -106,8 +106,8 @@ class Clip:
         loudness analysis work from), read together and verified."""
         if self.source is not None:
             return self.source.load_clip(self)
+        from voiceguide.storage import BadEntry
         from voiceguide.voices.cache import read_entry
-        from voiceguide.voices.store import BadEntry
 
         self.ready()
         try:

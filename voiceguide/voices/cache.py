@@ -1,6 +1,6 @@
 """The speech cache: each (text, engine, voice, settings, version) is synthesised once.
 
-A clip is stored as one checked file, ``<key>.clip`` (``voiceguide.voices.store``: a header
+A clip is stored as one checked file, ``<key>.clip`` (``voiceguide.storage``: a header
 with the payload's CRC-32, then the payload): its frame count, its samples
 (float32, mono, SAMPLE_RATE, after ``dsp.prepare_clip``: resampled, the engine's silence
 trimmed, loudness normalised, peaks limited) and its true peak and K-weighted energy per
@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide import __version__
+from voiceguide import storage as store
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE
-from voiceguide.voices import store
 from voiceguide.voices.base import Clip, Engine, HintedEngine
 
 if TYPE_CHECKING:
@@ -372,10 +372,8 @@ class SpeechCache:
             return samples, stats
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
-        """Replace ``path`` with ``data`` durably (``voiceguide.durable``)."""
-        from voiceguide import durable
-
-        self._write(path, lambda: durable.replace(path, [data], prefix=store.TMP_PREFIX))
+        """Replace ``path`` with ``data`` durably (``voiceguide.storage``)."""
+        self._write(path, lambda: store.replace(path, [data], prefix=store.TMP_PREFIX))
 
     def _write(self, path: Path, write: Callable[[], None]) -> None:
         """Run ``write`` (which replaces ``path`` atomically); an OSError names the fix."""
