@@ -47,6 +47,9 @@ class DurationBank:
         self.asked.append(text)
         return Clip(f"fake-{len(text)}", ms_to_frames(200 + 60 * len(text)), Path("/nonexistent"))
 
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        return 200 + 60 * len(text)
+
 
 @pytest.fixture
 def bank() -> DurationBank:

@@ -356,3 +356,11 @@ def test_two_exports_racing_on_one_empty_cache_both_write_the_clean_export(
     clean = (tmp_path / "clean.wav").read_bytes()
     assert (tmp_path / "first.wav").read_bytes() == clean
     assert (tmp_path / "second.wav").read_bytes() == clean
+
+
+def test_the_estimate_comes_from_the_engine_and_speaks_nothing(tmp_path: Path) -> None:
+    engine = Counting()
+    cache = cache_with(tmp_path, engine)
+    assert cache.estimate_ms("Breathe in", FAKE) == speech_ms("Breathe in")
+    assert cache.estimate_ms("Hold", replace(FAKE, rate=80)) == speech_ms("Hold", 80)
+    assert engine.spoken == [] and engine.identities == 0 and cache.misses == 0

@@ -297,3 +297,10 @@ def test_a_failing_utterance_ends_only_its_child(engine: p3.Pyttsx3Engine) -> No
     assert status != 0 and pcm == b""
     after, _ = engine.synthesize("Hold", VoiceSettings())
     assert np.array_equal(before, after) and rate == 22_050
+
+
+def test_espeak_estimate_is_57_ms_a_character_at_175_wpm() -> None:
+    """The cold-start guess; arithmetic only, the engine is not started."""
+    engine = p3.Pyttsx3Engine()
+    assert engine.estimate_ms("x" * 100, VoiceSettings(rate=175)) == 5700
+    assert engine.estimate_ms("x" * 100, VoiceSettings(rate=350)) == 2850

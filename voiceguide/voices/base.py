@@ -54,6 +54,11 @@ class Engine(Protocol):
         """The voices this engine can use."""
         ...
 
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        """A guess of how long ``text`` will sound, without speaking it or starting the
+        engine: what a cold start lays out the clips not yet spoken with."""
+        ...
+
 
 @runtime_checkable
 class HintedEngine(Protocol):
@@ -130,3 +135,7 @@ class SpeechBank(Protocol):
     """What the compiler and renderer need: a clip for each (text, voice)."""
 
     def clip(self, text: str, voice: VoiceSettings) -> Clip: ...
+
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        """The engine's guess of the clip's length (``Engine.estimate_ms``); speaks nothing."""
+        ...

@@ -198,6 +198,11 @@ class SpeechCache:
             self._texts[key] = (text, voice)
             return clip
 
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        """The engine's guess of how long ``text`` will sound (``Engine.estimate_ms``):
+        nothing is spoken, and the engine is not started."""
+        return self.engine(voice.engine).estimate_ms(text, voice)
+
     def known(self, text: str, voice: VoiceSettings) -> Clip | None:
         """The clip of ``text`` if it has been spoken (in this process or on disk), else
         None. Never synthesises, and never waits for a synthesis running on another thread

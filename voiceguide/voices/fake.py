@@ -59,6 +59,10 @@ class FakeEngine:
         out[lead : lead + n] = voiced
         return out, FAKE_RATE
 
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        """The voiced length, ``speech_ms(text, voice.rate)``: the fake knows it exactly."""
+        return speech_ms(text, voice.rate)
+
     def identity(self, voice: VoiceSettings) -> str:
         """The fake engine's version and voice: changes the cache key if the tone changes."""
         return f"fake=1;voice={voice.voice or 'default'}"
