@@ -24,8 +24,9 @@ from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
 from voiceguide.model import CueKind, Phase, Routine, Step, VoiceSettings, Where
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
-from voiceguide.units import clock_ms, spoken
+from voiceguide.units import clock_ms
 from voiceguide.voices.base import Clip, SpeechBank
+from voiceguide.words import phrases
 
 CHIME_MS = 1500  # length of the chime event at each step (and side) start
 CHIME_LEAD_MS = 700  # speech starts this long after the chime
@@ -43,8 +44,9 @@ TONE_FOR_PHASE: dict[Phase, ToneName] = {
     Phase.EXHALE: "exhale",
     Phase.HOLD_OUT: "hold",
 }
-INTRO_TITLE = "Introduction"
-OUTRO_TITLE = "Closing"
+WORDS = phrases()  # the chapter titles and spoken durations of the default language
+INTRO_TITLE = WORDS.introduction
+OUTRO_TITLE = WORDS.closing
 
 
 @dataclass(frozen=True)
@@ -235,12 +237,12 @@ class _Builder:
 
     def step(self, index: int, step: Step, start: int) -> int:
         r = self.routine
-        nxt = r.steps[index + 1].name if index + 1 < len(r.steps) else "the end"
+        nxt = r.steps[index + 1].name if index + 1 < len(r.steps) else WORDS.the_end
         values = {
             "step": step.name,
             "title": r.title,
             "next": nxt,
-            "duration": spoken(step.duration_ms),
+            "duration": WORDS.duration(step.duration_ms),
         }
         sides = step.sides or (None,)
         timed = self.wait(index, step, start, values) if step.wait else start
@@ -260,7 +262,7 @@ class _Builder:
         if r.rest_ms and index + 1 < len(r.steps):
             rest_end = end + r.rest_ms
             self.say(
-                _fill(r.rest_say, values | {"remaining": spoken(r.rest_ms)}),
+                _fill(r.rest_say, values | {"remaining": WORDS.duration(r.rest_ms)}),
                 end + NO_CHIME_LEAD_MS,
                 step=index,
                 cue="rest",
@@ -281,7 +283,8 @@ class _Builder:
         wait = step.wait
         assert wait is not None
         limit = 1 << 62  # nothing follows within the wait: only the next speech limits it
-        values = values | {"remaining": spoken(step.duration_ms)}  # all of it, while waiting
+        # all of it, while waiting
+        values = values | {"remaining": WORDS.duration(step.duration_ms)}
         if step.sides:
             values = values | {"side": step.sides[0], "other_side": step.sides[1]}
         if step.chime:
@@ -318,7 +321,7 @@ class _Builder:
         end_name = f"{where_end} at {clock_ms(h1)}"
 
         def say(text: str, at: int, cue: str, where: Where) -> Speech:
-            filled = _fill(text, values | {"remaining": spoken(h1 - at)})
+            filled = _fill(text, values | {"remaining": WORDS.duration(h1 - at)})
             return self.say(
                 filled, at, step=index, cue=cue, where=where, limit=h1, limit_name=end_name
             )

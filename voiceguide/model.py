@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from voiceguide.words import phrases
+
+_WORDS = phrases()  # the defaults speak the default language
+
 
 @dataclass(frozen=True)
 class Where:
@@ -60,9 +64,9 @@ class BreathPattern:
     spoken_cycles: int = 2
     slow_to_bpm: float | None = None
     tones: bool = True
-    inhale_text: str = "Breathe in"
-    hold_text: str = "Hold"
-    exhale_text: str = "Breathe out"
+    inhale_text: str = _WORDS.breathe_in
+    hold_text: str = _WORDS.hold
+    exhale_text: str = _WORDS.breathe_out
 
     @property
     def cycle_ms(self) -> int:
@@ -108,10 +112,10 @@ class Wait:
     """
 
     pause_ms: int = 10_000
-    say: str = "Get into position. Ready when you are."
-    remind: str = "Take your time. Press enter, or send ready, when you are set."
+    say: str = _WORDS.wait_say
+    remind: str = _WORDS.wait_remind
     every_ms: int = 30_000
-    go: str = "Let's begin."
+    go: str = _WORDS.wait_go
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ class Step:
     duration_ms: int
     say: str | None = None
     sides: tuple[str, ...] = ()
-    switch: str = "Switch sides. Now the {side} side."
+    switch: str = _WORDS.switch_sides
     cues: tuple[Cue, ...] = ()
     breathing: BreathPattern | None = None
     chime: bool = True
@@ -141,7 +145,7 @@ class Routine:
     outro: str | None = None
     voice: VoiceSettings = VoiceSettings()
     rest_ms: int = 0  # a rest between steps, with ``rest_say`` spoken at its start
-    rest_say: str = "Rest. Next: {next}."
+    rest_say: str = _WORDS.rest
     author: str | None = None
     source: Path | None = None
     files: tuple[Path, ...] = field(default=())  # every script file read, includes too
