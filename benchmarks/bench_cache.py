@@ -33,10 +33,11 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
     """CPU seconds to render the whole mix, with or without the checks."""
     import numpy as np
 
-    from voiceguide import dsp, render
+    from voiceguide import limiter, render
+    from voiceguide.samples import as_mono
     from voiceguide.voices import cache, store
 
-    saved = dsp._floored, cache.check_entry, store.digest, store.read
+    saved = limiter._floored, cache.check_entry, store.digest, store.read
     if not checks:
 
         def trusting_read(path: Path, context: bytes) -> bytes:
@@ -45,9 +46,9 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
                 return f.read(length)
 
         def no_floor(x: Any, p: Any, chunk: int, ceiling: float) -> tuple[Any, Any]:
-            return dsp._as_mono(x), np.asarray(p, dtype=np.float64)
+            return as_mono(x), np.asarray(p, dtype=np.float64)
 
-        dsp._floored = no_floor
+        limiter._floored = no_floor
         cache.check_entry = lambda samples, stats: None
         store.read = trusting_read
     try:
@@ -56,7 +57,7 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
             pass
         return time.process_time() - start
     finally:
-        dsp._floored, cache.check_entry, store.digest, store.read = saved
+        limiter._floored, cache.check_entry, store.digest, store.read = saved
 
 
 def main() -> None:

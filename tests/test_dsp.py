@@ -1,4 +1,5 @@
-"""Signal helpers (voiceguide.dsp): resampling, trimming, limiting, clip preparation.
+"""Signal helpers: resampling (voiceguide.resample), trimming and clip preparation
+(voiceguide.dsp), limiting (voiceguide.limiter).
 
 References: pyloudnorm for loudness, scipy (tests only) for an independent 4x upsampler and
 for making test signals at engine rates. Speech is real espeak-ng output (22050 Hz).
@@ -21,21 +22,16 @@ import soundfile
 from voiceguide.dsp import (
     CLIP_LIMIT_DBTP,
     SPEECH_LUFS,
-    PeakLimiter,
     chunk_energies,
     chunk_peaks,
     chunk_stats,
-    limit,
     prepare_clip,
-    resample,
     trim_silence,
 )
-from voiceguide.loudness import (
-    LoudnessMeter,
-    integrated_loudness,
-    true_peak_db,
-    true_peak_envelope,
-)
+from voiceguide.limiter import PeakLimiter, limit
+from voiceguide.loudness import LoudnessMeter, integrated_loudness
+from voiceguide.resample import resample
+from voiceguide.truepeak import true_peak_db, true_peak_envelope
 from voiceguide.units import SAMPLE_RATE
 
 F32 = npt.NDArray[np.float32]

@@ -22,7 +22,7 @@ GROUND = {"ground"}
 ALLOWED: dict[str, set[str]] = {
     "ground": set(),
     "model": set(),
-    "signal": set(),  # numpy sample arithmetic: dsp, loudness, tones
+    "signal": set(),  # numpy sample arithmetic: dsp, loudness, tones and their parts
     "script": {"model"},
     "breath": {"model"},
     "timeline": {"model"},
@@ -76,6 +76,12 @@ LAYERS: list[tuple[str, str]] = [
     ("voiceguide.dsp", "signal"),
     ("voiceguide.loudness", "signal"),
     ("voiceguide.tones", "signal"),
+    ("voiceguide.samples", "signal"),
+    ("voiceguide.resample", "signal"),
+    ("voiceguide.limiter", "signal"),
+    ("voiceguide.matmul", "signal"),
+    ("voiceguide.kweighting", "signal"),
+    ("voiceguide.truepeak", "signal"),
     ("voiceguide.errors", "ground"),
     ("voiceguide.units", "ground"),
     ("voiceguide.limits", "ground"),

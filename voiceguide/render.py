@@ -8,7 +8,7 @@ Loudness: every clip and tone comes with its true peak and K-weighted energy per
 millisecond (``dsp.chunk_stats``, kept in the speech cache). ``analyse`` works out the
 mix's BS.1770 loudness from those alone, without mixing a sample, and finds the gain that
 brings the whole routine to TARGET_LUFS integrated; ``render`` applies it, and a true-peak
-limiter (``dsp.PeakLimiter``) holds the peaks at CEILING_DBTP. The limiter needs no
+limiter (``limiter.PeakLimiter``) holds the peaks at CEILING_DBTP. The limiter needs no
 oversampling of its own: the mixer sums the parts' peaks into a bound on the mix's.
 Speech clips come from the cache already limited to a 13 dB peak-to-loudness ratio, so the
 mix limiter only trims.
@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide import tones
-from voiceguide.dsp import SPEECH_LUFS, PeakLimiter, chunk_energies, chunk_stats
+from voiceguide.dsp import SPEECH_LUFS, chunk_energies, chunk_stats
+from voiceguide.limiter import PeakLimiter
 from voiceguide.loudness import gated_loudness
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames

@@ -525,7 +525,7 @@ class Session:
 
     def say(self, text: str) -> None:
         """Speak ``text`` over the pause in the timeline (re-cues, reminders, what's next)."""
-        from voiceguide.dsp import limit
+        from voiceguide.limiter import limit
         from voiceguide.render import CEILING_DBTP
 
         voice = next((e.voice for e in self.timeline.speech), None)
