@@ -14,9 +14,11 @@ import pytest
 
 from tests.conftest import write
 from voiceguide.compile import compile_routine
-from voiceguide.player.control import Action, Command
-from voiceguide.player.limits import VOLUME_RANGE_DB
-from voiceguide.player.session import BLOCK_FRAMES, FADE_FRAMES, FADE_IN, Session
+from voiceguide.limits import VOLUME_RANGE_DB
+from voiceguide.player.ahead import BLOCK_FRAMES
+from voiceguide.player.commands import Action, Command
+from voiceguide.player.session import Session
+from voiceguide.player.transport import FADE_FRAMES, FADE_IN
 from voiceguide.render import analyse, render
 from voiceguide.script import load_script
 from voiceguide.timeline import Silence, Timeline
@@ -395,13 +397,14 @@ def _playing(tmp_path: Path, sock: Path):  # type: ignore[no-untyped-def]
     """A session playing in real time (null output) on a thread, steered through ``sock``."""
     import threading
 
-    from voiceguide.player.control import ControlHub
-    from voiceguide.player.output import NullOutput
+    from voiceguide.player.hub import ControlHub
+    from voiceguide.player.output_null import NullOutput
+    from voiceguide.player.server import SocketSource
 
     bank = SpeechCache(tmp_path / "speech")
     timeline = compile_routine(load_script(write(tmp_path, SCRIPT)), bank).timeline
     s = Session(timeline, bank, analyse(timeline, bank), NullOutput())
-    hub = ControlHub(socket_path=sock, status=s.status, signals=False, keys=False).start()
+    hub = ControlHub([SocketSource(sock)], status=s.status).start()
     results: list[object] = []
     thread = threading.Thread(target=lambda: results.append(s.run(hub)), daemon=True)
     thread.start()

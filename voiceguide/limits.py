@@ -1,10 +1,12 @@
-"""The limits a routine script must keep: far beyond any real routine, so that a mistyped or
-hostile script is refused at once with ``file:line:col`` instead of using up time, memory
-or the speech engine.
+"""voiceguide's documented limits: the ones a routine script must keep, and the player's.
 
-A real routine lasts minutes to an hour or two, has tens of steps and speaks sentences;
-each limit leaves a wide margin over that. Every refusal names its limit. The README lists
-them.
+A script's limits are far beyond any real routine, so that a mistyped or hostile script is
+refused at once with ``file:line:col`` instead of using up time, memory or the speech
+engine. A real routine lasts minutes to an hour or two, has tens of steps and speaks
+sentences; each limit leaves a wide margin over that. Every refusal names its limit.
+
+The player's are its volume range and how long it waits for a lost audio device; the
+command line reads them here without importing the player. The README lists them all.
 """
 
 from __future__ import annotations
@@ -58,3 +60,10 @@ MAX_INCLUDED_FILES = 64
 
 EXCERPT_CHARS = 40
 """An error quotes at most this many characters of a value from a file."""
+
+VOLUME_RANGE_DB = (-30.0, 3.0)
+"""``voiceguide play --volume`` and the volume keys stay within this range (dB)."""
+
+DEVICE_WAIT_SECONDS = 20.0
+"""A lost or stalled audio device is reopened (the same one, else the next backend with
+``--output auto``) for this long before the play gives up with exit code 7."""

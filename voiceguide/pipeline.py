@@ -396,7 +396,7 @@ def play(
     cold, the play starts on its first part while the rest is spoken into the cache.
     An audio device that stalls or is lost while playing is reopened (the same output;
     with ``auto``, else the next backend) for ``device_wait`` seconds (default
-    ``player.limits.DEVICE_WAIT_SECONDS``), and the play goes on from where it was heard.
+    ``limits.DEVICE_WAIT_SECONDS``), and the play goes on from where it was heard.
     What the sound libraries print meanwhile is counted, not shown.
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     """
@@ -404,7 +404,7 @@ def play(
     from voiceguide.player import resume as positions
     from voiceguide.player.compiling import Compiling
     from voiceguide.player.control import ControlHub
-    from voiceguide.player.limits import DEVICE_WAIT_SECONDS
+    from voiceguide.limits import DEVICE_WAIT_SECONDS
     from voiceguide.player.output import library_noise_counted, open_output
     from voiceguide.player.session import Session
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse

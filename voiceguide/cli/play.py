@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from voiceguide.cli.options import Engine, Script
-from voiceguide.player.limits import DEVICE_WAIT_SECONDS, VOLUME_RANGE_DB
+from voiceguide.limits import DEVICE_WAIT_SECONDS, VOLUME_RANGE_DB
 
 
 def play(
