@@ -86,7 +86,7 @@ def test_a_cold_estimate_is_close_to_the_exact_level(
 ) -> None:
     """What a cold play starts with, the first cue spoken and the rest guessed, against
     the level the export uses."""
-    from voiceguide.player.compiling import EstimatingBank, estimated_timeline
+    from voiceguide.render import EstimatingBank
     from voiceguide.voices.fake import FakeEngine
 
     routine = load_script(script)  # type: ignore[arg-type]
@@ -96,6 +96,6 @@ def test_a_cold_estimate_is_close_to_the_exact_level(
     cold.clip(first.text, first.voice)
     cold.wait()
     guessed = EstimatingBank(cold)
-    estimate = analyse(estimated_timeline(routine, cold), guessed, estimate=True)
+    estimate = analyse(compile_routine(routine, guessed).timeline, guessed, estimate=True)
     total = estimate.gain_db + estimate.post_gain_db
     assert total == pytest.approx(exact.gain_db + exact.post_gain_db, abs=0.5)

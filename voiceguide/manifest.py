@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide import __version__, storage
+from voiceguide.render.level import MIX_VERSION
 
 
 def manifest_dir() -> Path:
@@ -59,11 +60,6 @@ def exclusive(output: Path) -> Iterator[None]:
     finally:
         if fd >= 0:
             os.close(fd)
-
-
-MIX_VERSION = "7"
-"""Bump when the same script and options would now sound different (mixing, tones, loudness,
-clip preparation): recorded exports then count as stale, and cached analyses are redone."""
 
 
 def planned_outputs(output: Path, *, split: bool, subtitles: bool) -> list[Path]:

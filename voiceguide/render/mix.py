@@ -1,84 +1,49 @@
-"""Timeline -> a stream of PCM blocks: the one mix that every sink consumes.
+"""The mixer: a timeline's clips and tones summed block by block, the tone bed ducked under
+speech, then gain, true-peak limiter and final gain (``render``).
 
 The mix is computed block by block, so memory does not grow with the routine's length:
 speech clips are loaded when they start and dropped when they end; tones are synthesised
 per event. Speech ducks the tone bed (with short ramps, known ahead from the timeline).
 
-Loudness: every clip and tone comes with its true peak and K-weighted energy per
-millisecond (``dsp.chunk_stats``, kept in the speech cache). ``analyse`` works out the
-mix's BS.1770 loudness from those alone, without mixing a sample, and finds the gain that
-brings the whole routine to TARGET_LUFS integrated; ``render`` applies it, and a true-peak
-limiter (``limiter.PeakLimiter``) holds the peaks at CEILING_DBTP. The limiter needs no
-oversampling of its own: the mixer sums the parts' peaks into a bound on the mix's.
-Speech clips come from the cache already limited to a 13 dB peak-to-loudness ratio, so the
-mix limiter only trims.
-Samples are clipped to [-1, 1] as a last guard that real content never reaches.
+Every clip and tone comes with its true peak and K-weighted energy per millisecond
+(``dsp.chunk_stats``): the mixer sums the parts' peaks into a bound on the mix's, so the
+limiter (``limiter.PeakLimiter``) needs no oversampling of its own, and it can give the
+mix's stats without mixing a sample (``stats``, what ``analyse`` works from). Speech clips
+come from the cache already limited to a 13 dB peak-to-loudness ratio, so the mix limiter
+only trims. Samples are clipped to [-1, 1] as a last guard that real content never reaches.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import queue
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from voiceguide import tones
-from voiceguide.dsp import SPEECH_LUFS, chunk_energies, chunk_stats
+from voiceguide.dsp import SPEECH_LUFS
 from voiceguide.limiter import PeakLimiter
-from voiceguide.loudness import gated_loudness
+from voiceguide.model import VoiceSettings
+from voiceguide.render.level import Level
+from voiceguide.render.tone_stats import rough_tone_stats, tone_stats
+from voiceguide.samples import F64 as _F64
+from voiceguide.samples import Samples
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
 from voiceguide.voices.base import SpeechBank
 
-TARGET_LUFS = -16.0
-CEILING_DBTP = -1.5  # 0.5 dB under the promised -1 dBTP
-POST_HEADROOM_DB = 1.5  # room for the final gain after the limiter (see ``Level``)
 BLOCK_FRAMES = SAMPLE_RATE  # one second
-STATS_BLOCK_FRAMES = 10 * SAMPLE_RATE  # ``analyse`` handles only 1/24 of a value per frame
-HOP_MS = 100  # BS.1770's loudness hop
 # The K-weighted energy of one millisecond of a prepared clip, on average: SPEECH_LUFS less
 # BS.1770's offset (-0.691), as a mean square, times the frames in a millisecond.
 _SPEECH_CHUNK_ENERGY = 10 ** ((SPEECH_LUFS + 0.691) / 10) * FRAMES_PER_MS
 
-Samples = npt.NDArray[np.float32]
-_F64 = npt.NDArray[np.float64]
 
+class Mixer:
+    """A timeline's parts block by block: as samples (``blocks``) or as stats (``stats``)."""
 
-@dataclass(frozen=True)
-class Level:
-    """How to normalise a mix: gain, limiter ceiling, then a final linear gain.
-
-    The final gain is applied after the limiter, so it moves loudness and peak by exactly
-    its own amount: ``analyse`` works out the limited mix's loudness and sets it to land
-    on the target, with the limiter's ceiling lowered by as much in advance.
-    """
-
-    gain_db: float
-    limit_dbtp: float
-    post_gain_db: float
-    output_lufs: float  # integrated loudness of the output
-    output_peak_db: float  # a bound on its true peak
-
-    def quieter(self, db: float) -> Level:
-        """The same mix ``db`` quieter: only the final gain moves, so the balance of speech
-        and tones (what the limiter did) stays exactly as it is."""
-        return Level(
-            self.gain_db,
-            self.limit_dbtp,
-            self.post_gain_db - db,
-            self.output_lufs - db,
-            self.output_peak_db - db,
-        )
-
-
-class _Mixer:
     def __init__(self, timeline: Timeline, bank: SpeechBank, *, estimate: bool = False) -> None:
         self.timeline = timeline
         self.bank = bank
@@ -211,9 +176,9 @@ class _Mixer:
                 else:
                     frames = ms_to_frames(ev.duration_ms)
                     stats = (
-                        _rough_tone_stats(ev.tone, frames)
+                        rough_tone_stats(ev.tone, frames)
                         if self.estimate
-                        else _tone_stats(ev.tone, frames)
+                        else tone_stats(ev.tone, frames)
                     )
                     if with_samples:
                         samples = tones.tone(ev.tone, frames)
@@ -308,80 +273,6 @@ class _Part:
         into[k0 - c0 : k1 - c0] += self.stats[row, k0 - first : k1 - first]
 
 
-def _tone_stats_path(name: str, frames: int) -> Path:
-    from voiceguide.manifest import MIX_VERSION
-    from voiceguide.paths import cache_dir
-
-    return cache_dir() / "tones" / f"{name}-{frames}-{MIX_VERSION}.stats"
-
-
-_WARNED: set[str] = set()  # damaged tone stats files already reported
-
-
-def _stored_tone_stats(name: str, frames: int) -> Samples | None:
-    """A tone's stats from ``<cache>/tones``, verified (``voiceguide.storage``: its
-    digest, then finite, positive numbers of the right shape); None if missing or bad (a
-    bad file gets one warning line, and is made again by ``_tone_stats``)."""
-    from voiceguide import storage as store
-
-    path = _tone_stats_path(name, frames)
-    chunks = -(-frames // FRAMES_PER_MS)
-    try:
-        payload = store.read(path, path.name.encode())
-        if len(payload) != 8 * chunks:
-            raise store.BadEntry("not the size of this tone's stats")
-        stats = np.frombuffer(payload, dtype="<f4").reshape(2, chunks).astype(np.float32)
-        if not np.isfinite(stats).all() or float(stats.min(initial=0.0)) < 0.0:
-            raise store.BadEntry("its stats are not all finite, positive numbers")
-    except store.BadEntry as error:
-        if str(error) != "missing" and path.name not in _WARNED:
-            _WARNED.add(path.name)  # once: the estimate and the exact stats both look
-            store.warn(f"voiceguide: tone stats {path.name} were {error}; made again")
-        return None
-    stats.flags.writeable = False
-    return stats
-
-
-@functools.lru_cache(maxsize=64)
-def _tone_stats(name: str, frames: int) -> Samples:
-    """``dsp.chunk_stats`` of a tone (a routine repeats the same few tones).
-
-    Kept for the process, and on disk beside the speech cache (``<cache>/tones``): working
-    them out costs a few milliseconds per tone, which a cold start would otherwise spend
-    before its first sound.
-    """
-    import contextlib
-
-    from voiceguide import storage as store
-
-    stored = _stored_tone_stats(name, frames)
-    if stored is not None:
-        return stored
-    stats = chunk_stats(tones.tone(name, frames)).astype(np.float32)
-    stats.flags.writeable = False
-    path = _tone_stats_path(name, frames)
-    with contextlib.suppress(OSError):  # best effort; fsynced, then renamed into place
-        store.write(path, path.name.encode(), [np.ascontiguousarray(stats, "<f4").tobytes()])
-    return stats
-
-
-@functools.lru_cache(maxsize=64)
-def _rough_tone_stats(name: str, frames: int) -> Samples:
-    """For an estimate: ``_tone_stats`` if stored, else a quicker stand-in with the exact
-    energies and each millisecond's sample peak (tones are smooth: their true peak is
-    within a few hundredths of a dB of it)."""
-    stored = _stored_tone_stats(name, frames)
-    if stored is not None:
-        return stored
-    samples = tones.tone(name, frames)
-    chunks = -(-frames // FRAMES_PER_MS)
-    padded = np.pad(np.abs(samples), (0, chunks * FRAMES_PER_MS - frames))
-    peaks = padded.reshape(chunks, FRAMES_PER_MS).max(axis=1)
-    stats = np.stack([peaks, chunk_energies(samples)]).astype(np.float32)
-    stats.flags.writeable = False
-    return stats
-
-
 def _typical_speech_stats(frames: int) -> Samples:
     """Stats of a steady voice at SPEECH_LUFS with a 6 dB crest factor (``_stand_in``
     when no clip is ready to lend its own)."""
@@ -398,73 +289,6 @@ def _samples(blocks: Iterator[tuple[Samples, Samples]]) -> Iterator[Samples]:
         yield block
 
 
-def _loudness(energies: Iterable[_F64]) -> float:
-    """Integrated loudness (LUFS) of a stream known by its K-weighted energy per 1 ms."""
-    per_hop = HOP_MS
-    hops: list[_F64] = []
-    rest: _F64 = np.zeros(0)
-    for block in energies:
-        buf = np.concatenate([rest, block])
-        whole = len(buf) // per_hop * per_hop
-        hops.append(buf[:whole].reshape(-1, per_hop).sum(axis=1))
-        rest = buf[whole:]
-    all_hops = np.concatenate(hops) if hops else np.zeros(0)
-    hop = per_hop * FRAMES_PER_MS
-    return gated_loudness(all_hops, hop, float(rest.sum()), len(rest) * FRAMES_PER_MS)
-
-
-def analyse(
-    timeline: Timeline,
-    bank: SpeechBank,
-    *,
-    ceiling_dbtp: float = CEILING_DBTP,
-    target_lufs: float = TARGET_LUFS,
-    estimate: bool = False,
-) -> Level:
-    """Find the gains that bring the mix to ``target_lufs`` with its true peak under the
-    ceiling, from the parts' per-millisecond stats alone (no sample is mixed).
-
-    With ``estimate``, clips the speech cache is still preparing count with typical stats
-    instead of being waited for: a provisional level, for a player that starts before
-    the speech is all ready (see ``voiceguide.player.session.Session.set_level``).
-
-    The raw mix's loudness gives the gain it calls for; if its peaks stay under the ceiling
-    at that gain, the limiter will not act and that gain is exact. Otherwise the limiter
-    runs (on the stats) POST_HEADROOM_DB under the ceiling, and the gain is raised until
-    the limited mix is within that headroom of the target; a final linear gain after the
-    limiter makes up the rest, so the peaks stay under the ceiling.
-
-    The loudness found this way matches a meter on the rendered mix to a few hundredths of
-    a LU (tests check the built-in routines); the export measures its output again.
-    """
-    mixer = _Mixer(timeline, bank, estimate=estimate)
-    raw_peak = 0.0
-
-    def raw_energies() -> Iterator[_F64]:
-        nonlocal raw_peak
-        for energy, peaks in mixer.stats(block_frames=STATS_BLOCK_FRAMES):
-            raw_peak = max(raw_peak, float(peaks.max(initial=0.0)))
-            yield energy
-
-    raw_lufs = _loudness(raw_energies())
-    if not math.isfinite(raw_lufs):  # silence: nothing to normalise
-        return Level(0.0, ceiling_dbtp, 0.0, raw_lufs, -math.inf)
-    gain = target_lufs - raw_lufs
-    peak = 20 * math.log10(raw_peak) + gain if raw_peak > 0 else -math.inf
-    if peak <= ceiling_dbtp:
-        return Level(gain, ceiling_dbtp, 0.0, target_lufs, peak)
-    limit_at = ceiling_dbtp - POST_HEADROOM_DB
-    for _ in range(8):
-        limiter = PeakLimiter(limit_at)
-        blocks = mixer.stats(10 ** (gain / 20), block_frames=STATS_BLOCK_FRAMES)
-        post = target_lufs - _loudness(limiter.energies(blocks))
-        if post <= POST_HEADROOM_DB:
-            break
-        gain += post - POST_HEADROOM_DB / 2
-    post = min(post, POST_HEADROOM_DB)
-    return Level(gain, limit_at, post, target_lufs, limit_at + post)
-
-
 def render(
     timeline: Timeline,
     bank: SpeechBank,
@@ -478,7 +302,7 @@ def render(
     The blocks add up to exactly ``ms_to_frames(timeline.duration_ms - start_ms)`` frames.
     Without a level, the raw mix (no gain, no limiter).
     """
-    mixer = _Mixer(timeline, bank)
+    mixer = Mixer(timeline, bank)
     start = ms_to_frames(start_ms)
     if level is None:
         return _guarded(_samples(mixer.blocks(1.0, block_frames, start)))
@@ -497,43 +321,13 @@ def _guarded(blocks: Iterator[Samples], gain: float = 1.0) -> Iterator[Samples]:
         yield np.clip(block, -1.0, 1.0, out=block)
 
 
-def prefetch(blocks: Iterator[Samples], depth: int = 16) -> Iterator[Samples]:
-    """Compute ``blocks`` in a background thread, up to ``depth`` ahead of the consumer.
-
-    Mixing then runs on one core while an encoder (which releases the GIL) runs on another.
-    An exception in the producer is re-raised in the consumer; when the consumer stops
-    early (an error, Ctrl-C) the producer stops at its next block.
-    """
-    q: queue.Queue[Samples | BaseException | None] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Samples | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                if not put(block):
-                    return
-            put(None)
-        except BaseException as exc:  # handed to the consumer
-            put(exc)
-
-    thread = threading.Thread(target=produce, name="voiceguide-render", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
+def render_speech(
+    text: str, voice: VoiceSettings, bank: SpeechBank, level: Level, *, pad_ms: int = 0
+) -> Samples:
+    """``text`` spoken on its own, mixed as a timeline is (the same gain, limiter and final
+    gain of ``level``), with ``pad_ms`` of silence before and after it: what a player says
+    over a pause sounds as the routine's own speech does."""
+    clip = bank.clip(text, voice)
+    speech = Speech(pad_ms, clip.duration_ms, text, None, "say", voice)
+    timeline = Timeline("", clip.duration_ms + 2 * pad_ms, 0, (speech,), ())
+    return np.concatenate([np.zeros(0, dtype=np.float32), *render(timeline, bank, level)])
