@@ -91,7 +91,7 @@ def act(s: Session, action: Action) -> None:
 
 
 def reference(s: Session) -> np.ndarray:  # type: ignore[type-arg]
-    return np.concatenate(list(render(s.timeline, s.bank, s.level)))
+    return np.concatenate(list(render(s.timeline, s.ahead.bank, s.ahead.level)))
 
 
 def test_playing_through_gives_exactly_the_exported_audio(session: Session) -> None:
@@ -183,8 +183,8 @@ def test_status_names_the_step_and_volume_changes_gain(session: Session) -> None
     act(session, Action.VOLUME_DOWN)
     start = session.cursor
     got = take(session, 2400)
-    quieter = replace(session.level, gain_db=session.level.gain_db - 3.0)
-    expected = np.concatenate(list(render(tl, session.bank, quieter)))[start : start + 2400]
+    quieter = replace(session.ahead.level, gain_db=session.ahead.level.gain_db - 3.0)
+    expected = np.concatenate(list(render(tl, session.ahead.bank, quieter)))[start : start + 2400]
     # A crossfade into the quieter rendering: then exactly it.
     np.testing.assert_array_equal(got[FADE_FRAMES:], expected[FADE_FRAMES:])
     assert session.status()["volume_db"] == -3.0
@@ -213,7 +213,7 @@ def test_a_cold_start_goes_over_to_the_exact_level_at_a_quiet_moment(tmp_path: P
     got = np.concatenate([first, rest])
     before = np.concatenate(list(render(timeline, bank, provisional)))[: len(got)]
     after = np.concatenate(list(render(timeline, bank, exact)))[: len(got)]
-    assert s.level is exact
+    assert s.ahead.level is exact
     differs = np.flatnonzero(got != after)
     switch = int(differs[-1]) + 1  # from here on, exactly the export
     assert 24_000 < switch < len(got) - 24_000
@@ -266,7 +266,7 @@ def test_a_growing_timeline_plays_exactly_the_whole(tmp_path: Path) -> None:
     try:
         for nxt in [*more, timeline]:
             # What this part can be played up to (the wait needs a "ready" to go on).
-            ready = min(s.quiet_before(s.total), wait)
+            ready = min(s.quiet_before(s.ahead.total), wait)
             if ready > s.cursor:
                 got.append(take(s, ready - s.cursor))
             s.extend(nxt, complete=nxt is timeline)
@@ -383,7 +383,7 @@ def test_the_loudest_volume_never_clips(tmp_path: Path) -> None:
         for _ in range(3):
             act(s, Action.VOLUME_UP)
         assert s.volume_db == VOLUME_RANGE_DB[1]  # stays at the top
-        got = take(s, s.total)
+        got = take(s, s.ahead.total)
     finally:
         s.close()
     ref = reference(s)

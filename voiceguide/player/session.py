@@ -121,7 +121,7 @@ class Session(Transport):
         """Speak ``text`` while the timeline stands still (re-cues, reminders, what's next),
         mixed as the routine is: in its voice, at the level and volume it plays at."""
         voice = next((e.voice for e in self.timeline.speech), VoiceSettings())
-        clip = self.bank.clip(text, voice)
+        clip = self.ahead.bank.clip(text, voice)
         said = Timeline(
             title=text,
             duration_ms=SAID_PAD_MS + clip.duration_ms + SAID_PAD_MS,
@@ -132,7 +132,7 @@ class Session(Transport):
         with self.lock:
             level = self.ahead.playing_level()
         frames = ms_to_frames(said.duration_ms)  # one block: one overlay
-        self.speak_over(list(render(said, self.bank, level, block_frames=frames)))
+        self.speak_over(list(render(said, self.ahead.bank, level, block_frames=frames)))
 
     def status(self) -> dict[str, Any]:
         """A snapshot for ``voiceguide ctl status`` (called from the socket's thread)."""
@@ -179,7 +179,7 @@ class Session(Transport):
         elif action is Action.NEXT:
             if index + 1 < len(steps):
                 self.seek(steps[index + 1].start_ms)
-            elif self.complete:
+            elif self.ahead.complete:
                 self.seek(self.timeline.duration_ms)
             # else: the next step is still being laid out (a cold start's first moments)
         elif action is Action.BACK:

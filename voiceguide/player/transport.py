@@ -111,26 +111,10 @@ class Transport:
     def _waits(timeline: Timeline) -> list[Wait]:
         return [Wait(e) for e in timeline.events if isinstance(e, Silence) and e.reason == "wait"]
 
-    # What the render-ahead knows: the timeline so far, the level and the volume.
     @property
     def timeline(self) -> Timeline:
+        """The routine as far as it is known (all of it, unless ``ahead.complete`` is not)."""
         return self.ahead.timeline
-
-    @property
-    def total(self) -> int:
-        return self.ahead.total
-
-    @property
-    def complete(self) -> bool:
-        return self.ahead.complete
-
-    @property
-    def bank(self) -> SpeechBank:
-        return self.ahead.bank
-
-    @property
-    def level(self) -> Level:
-        return self.ahead.level
 
     @property
     def volume_db(self) -> float:
@@ -166,7 +150,7 @@ class Transport:
                     continue
                 if self.paused or self.waiting or self.finished:
                     break
-                if self.cursor >= self.total and self.complete:
+                if self.cursor >= self.ahead.total and self.ahead.complete:
                     self.finished = True
                     break
                 wait = self._wait_at(self.cursor)
@@ -228,17 +212,17 @@ class Transport:
 
     def _frames_to_next_wait(self) -> int:
         ahead = [w.start - self.cursor for w in self.waits if w.start > self.cursor]
-        return min(ahead, default=self.total - self.cursor) or 1
+        return min(ahead, default=self.ahead.total - self.cursor) or 1
 
     # -- moves ---------------------------------------------------------------------
     def seek(self, ms: int) -> None:
         """Go on from file time ``ms`` (clears what was rendered ahead)."""
-        frame = max(0, min(ms_to_frames(ms), self.total))
+        frame = max(0, min(ms_to_frames(ms), self.ahead.total))
         with self.lock:
             self._restart(frame)
             self.cursor = frame
             self.waiting = None
-            self.finished = frame >= self.total and self.complete
+            self.finished = frame >= self.ahead.total and self.ahead.complete
             self.waited = {w.start for w in self.waits if w.start < frame}
 
     def _restart(self, frame: int) -> None:
@@ -300,7 +284,7 @@ class Transport:
         while time.monotonic() < deadline:
             with self.lock:
                 count, queued = self.ahead.queued()
-                if count >= blocks or queued >= self.total - self.cursor:
+                if count >= blocks or queued >= self.ahead.total - self.cursor:
                     return
             time.sleep(0.002)
 
