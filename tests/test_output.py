@@ -26,7 +26,8 @@ import pytest
 
 from tests.pulse import PulseServer, start_pulse
 from voiceguide.errors import AudioDeviceError, ExitCode
-from voiceguide.player.output import NullOutput, Output, open_output
+from voiceguide.player.output import Output, open_output
+from voiceguide.player.output_null import NullOutput
 from voiceguide.player.output_resample import ResampledPull
 from voiceguide.units import SAMPLE_RATE
 
@@ -353,10 +354,10 @@ def test_opening_on_a_hung_sound_server_gives_up(
     backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server that accepts connections but never answers: open fails after OPEN_SECONDS."""
-    from voiceguide.player import output_sounddevice, output_subprocess
+    from voiceguide.player import output_sounddevice, output_subprocess, portaudio
 
-    monkeypatch.setattr(output_sounddevice, "OPEN_SECONDS", 1.0)
-    monkeypatch.setattr(output_subprocess, "OPEN_SECONDS", 1.0)
+    for module in (output_sounddevice, output_subprocess, portaudio):
+        monkeypatch.setattr(module, "OPEN_SECONDS", 1.0)
     victim = start_pulse(tmp_path / "victim")
     try:
         with victim.applied():
@@ -387,7 +388,7 @@ def test_a_failing_pull_ends_playback(pulse: PulseServer, backend: str) -> None:
 
 
 def test_bad_names() -> None:
-    with pytest.raises(AudioDeviceError, match="simpleaudio output is not available"):
+    with pytest.raises(AudioDeviceError, match="unknown audio output 'simpleaudio'"):
         open_output("simpleaudio")
     with pytest.raises(AudioDeviceError, match="unknown audio output 'speaker'"):
         open_output("speaker")
@@ -449,7 +450,7 @@ def test_resampled_pull_matches_the_export_resampler(rate: int) -> None:
 def test_sound_library_lines_are_counted_not_shown(capfd: pytest.CaptureFixture[str]) -> None:
     """What C libraries write to fd 2 while playing (ALSA's underrun reports, from the audio
     thread) is counted; anything else written there goes on to stderr."""
-    from voiceguide.player.output import library_messages, library_noise_counted
+    from voiceguide.player.library_noise import library_messages, library_noise_counted
 
     before = library_messages()
     with library_noise_counted():

@@ -405,7 +405,8 @@ def play(
     from voiceguide.player.compiling import Compiling
     from voiceguide.player.control import ControlHub
     from voiceguide.limits import DEVICE_WAIT_SECONDS
-    from voiceguide.player.output import library_noise_counted, open_output
+    from voiceguide.player.library_noise import library_noise_counted
+    from voiceguide.player.output import open_output
     from voiceguide.player.session import Session
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse
     from voiceguide.timeline import Timeline

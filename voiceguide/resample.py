@@ -44,7 +44,9 @@ def kaiser_sinc_table(
     window[np.abs(tau) > half_width] = 0.0
     table = 2.0 * cutoff * np.sinc(2.0 * cutoff * tau) * window
     table /= table.sum(axis=1, keepdims=True)
-    return table.astype(np.float32), half
+    shared = table.astype(np.float32)
+    shared.flags.writeable = False  # cached: every caller reads the same table
+    return shared, half
 
 
 def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int) -> Samples:

@@ -45,7 +45,7 @@ def _run(*cmd: str) -> str | None:
 
 def sounddevice_devices() -> list[Device]:
     """PortAudio's output devices (raises AudioDeviceError if sounddevice cannot load)."""
-    from voiceguide.player.output_sounddevice import import_sounddevice
+    from voiceguide.player.portaudio import import_sounddevice
 
     sd = import_sounddevice()
     try:

@@ -5,9 +5,9 @@ takes from the source only the frames that its output needs (plus the filter's l
 so it never blocks when the source does not. Output frame ``k`` sits exactly at source time
 ``k * from_rate / to_rate``: the play position converts by that ratio alone.
 
-The filter is a Kaiser-windowed sinc (16 zero crossings, cut-off at 0.9 of the lower
-Nyquist frequency, about 60 dB of stopband): lighter than ``voiceguide.dsp.resample``'s
-export-grade filter, because it runs in the audio callback, on a Raspberry Pi too.
+The filter is ``voiceguide.resample``'s Kaiser-windowed sinc with lighter settings (16 zero
+crossings, cut-off at 0.9 of the lower Nyquist frequency, about 60 dB of stopband) than its
+export-grade ``resample``, because it runs in the audio callback, on a Raspberry Pi too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from voiceguide.player.output import Pull, Samples
+    from voiceguide.player.output_base import Pull, Samples
 
 _ZERO_CROSSINGS = 16
 _ROLLOFF = 0.9
@@ -29,17 +29,15 @@ class ResampledPull:
     def __init__(self, pull: Pull, from_rate: int, to_rate: int) -> None:
         import numpy as np
 
+        from voiceguide.resample import kaiser_sinc_table
+
         g = math.gcd(from_rate, to_rate)
         self.up, self.down = to_rate // g, from_rate // g
         self.pull = pull
-        cutoff = 0.5 * min(1.0, self.up / self.down) * _ROLLOFF  # cycles per source frame
-        half_width = _ZERO_CROSSINGS / (2.0 * cutoff)
-        half = math.ceil(half_width)
-        self.offsets = np.arange(-half + 1, half + 1)
-        tau = (np.arange(self.up) / self.up)[:, None] - self.offsets[None, :]
-        window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (tau / half_width) ** 2, 0.0, 1.0)))
-        table = 2.0 * cutoff * np.sinc(2.0 * cutoff * tau) * window
-        self.table = (table / table.sum(axis=1, keepdims=True)).astype(np.float32)
+        self.table, half = kaiser_sinc_table(
+            self.up, self.down, _ZERO_CROSSINGS, _ROLLOFF, _KAISER_BETA
+        )
+        self.offsets = np.arange(-half + 1, half + 1)  # source frames around each output's
         self.half = half
         self.buf = np.zeros(half - 1, dtype=np.float32)  # the silence before the start
         self.buf_start = -(half - 1)  # source index of buf[0]
@@ -49,7 +47,7 @@ class ResampledPull:
     def __call__(self, n: int) -> Samples:
         import numpy as np
 
-        from voiceguide.player.output import check_block
+        from voiceguide.player.output_base import check_block
 
         k = np.arange(self.k, self.k + n, dtype=np.int64) * self.down
         bases, phases = np.divmod(k, self.up)

@@ -14,90 +14,31 @@ device is declared failed after ``STALL_SECONDS`` plus the latency.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import AudioDeviceError
-from voiceguide.player.output import (
+from voiceguide.player.library_noise import captured_stderr, library_reason
+from voiceguide.player.output_base import (
     DEFAULT_LATENCY,
     OPEN_SECONDS,
     STALL_SECONDS,
     OutputBase,
     Pull,
     call_with_timeout,
-    captured_stderr,
     check_block,
-    library_reason,
-    raise_priority,
 )
 from voiceguide.player.output_resample import ResampledPull
+from voiceguide.player.portaudio import count_stream, import_sounddevice, resolve_device
+from voiceguide.player.priority import raise_priority
 from voiceguide.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
-    from voiceguide.player.output import Samples
+    from voiceguide.player.output_base import Samples
 
 _DEVICE_UNAVAILABLE = -9985  # paDeviceUnavailable: busy, or gone
-_open_streams = 0  # SounddeviceOutputs not yet closed: PortAudio must not be re-initialised
-
-
-def import_sounddevice(rescan: bool = True) -> ModuleType:
-    """sounddevice, or an AudioDeviceError naming what to install.
-
-    PortAudio lists the devices once, when it is initialised (on import). With ``rescan``,
-    an earlier import is refreshed, so that a sound server started or a USB device plugged
-    in since is seen; not while a stream is open (re-initialising would close it). Listing
-    probes every device, which a hung sound server blocks: bounded by OPEN_SECONDS.
-    """
-    fresh = "sounddevice" not in sys.modules
-
-    def load() -> ModuleType:
-        import sounddevice
-
-        if rescan and not fresh and _open_streams == 0:
-            sounddevice._terminate()
-            sounddevice._initialize()
-        module: ModuleType = sounddevice
-        return module
-
-    try:
-        with captured_stderr():
-            return call_with_timeout(load, OPEN_SECONDS, "listing the audio devices")
-    except AudioDeviceError:
-        raise
-    except ImportError as exc:
-        raise AudioDeviceError(
-            "the sounddevice package is not installed (pip install sounddevice)"
-        ) from exc
-    except OSError as exc:  # sounddevice raises this when libportaudio is missing
-        raise AudioDeviceError(
-            f"PortAudio is missing ({exc}): install libportaudio2 (apt install libportaudio2)"
-        ) from exc
-
-
-def resolve_device(sd: Any, device: str | int | None) -> tuple[int, str]:
-    """PortAudio's index and name of the output ``device`` (None: the default output)."""
-    if isinstance(device, str) and device.strip().isdigit():
-        device = int(device)
-    try:
-        if device is None:
-            index = sd.default.device[1]
-            if index is None or index < 0:
-                raise AudioDeviceError("no audio output device found (PortAudio sees none)")
-            info = sd.query_devices(index)
-        else:
-            info = sd.query_devices(device, "output")
-    except (ValueError, sd.PortAudioError) as exc:
-        raise AudioDeviceError(
-            f"no audio output device {device!r} ({exc}); see `voiceguide devices`"
-        ) from exc
-    if info["max_output_channels"] < 1:
-        raise AudioDeviceError(f"audio device {info['name']!r} has no outputs")
-    return int(info["index"]), str(info["name"])
 
 
 def _silence(n: int) -> Samples:
@@ -152,8 +93,7 @@ class SounddeviceOutput(OutputBase):
                 )
             except (sd.PortAudioError, ValueError) as exc:
                 raise self._open_error(exc, lines) from exc
-        global _open_streams
-        _open_streams += 1
+        count_stream(+1)
         self._latency = float(self._stream.latency)
         self._pull: Pull | None = None  # the player's
         self._source: Pull | None = None  # what the callback calls: counted, maybe resampled
@@ -405,5 +345,4 @@ class SounddeviceOutput(OutputBase):
             return  # closing would wedge as well; PortAudio is not re-initialised again
         with captured_stderr(), contextlib.suppress(AudioDeviceError, self._sd.PortAudioError):
             call_with_timeout(self._stream.close, 2.0, "closing the audio device")
-        global _open_streams
-        _open_streams -= 1
+        count_stream(-1)

@@ -34,16 +34,16 @@ import threading
 import time
 
 from voiceguide.errors import AudioDeviceError
-from voiceguide.player.output import (
+from voiceguide.player.output_base import (
     DEFAULT_LATENCY,
     OPEN_SECONDS,
     STALL_SECONDS,
     OutputBase,
     Pull,
     check_block,
-    raise_priority,
     to_s16le,
 )
+from voiceguide.player.priority import raise_priority
 from voiceguide.units import SAMPLE_RATE
 
 _F_SETPIPE_SZ = 1031
