@@ -1,8 +1,8 @@
-"""The command line's start-up: what it imports, and the export fast path.
+"""The command line: what it imports at start-up, how it reads an export's arguments.
 
-``voiceguide --help`` must not import numpy or yaml; a plain export must not import typer
-(``voiceguide.cli.fast``), nor, when nothing changed, numpy or yaml either; and it must
-read its arguments exactly as the ``export`` command does, or leave them to it.
+``voiceguide --help`` must not import numpy or yaml; nor must an export when nothing changed
+(that no-op is timed: ``benchmarks/bench_noop.py``). The options reach
+``voiceguide.pipeline.export`` as typer read them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from typer.testing import CliRunner
 import voiceguide.pipeline
 from tests.conftest import write
 from voiceguide import manifest
-from voiceguide.cli import fast
-from voiceguide.cli.fast import ExportArgs, parse_export
+from voiceguide.cli.run import Run
 from voiceguide.export import DEFAULT_BITRATE
 
 HEAVY = {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
-TYPER = {"typer", "rich", "pydantic", "click"}
 
 SCRIPT = """\
 title: Tiny
@@ -66,7 +64,7 @@ def test_help_imports_neither_numpy_nor_yaml(tmp_path: Path) -> None:
     assert not modules & HEAVY
 
 
-def test_noop_export_imports_no_numpy_yaml_or_typer(tmp_path: Path) -> None:
+def test_noop_export_imports_neither_numpy_nor_yaml(tmp_path: Path) -> None:
     script = write(tmp_path, SCRIPT)
     first, modules = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -79,19 +77,17 @@ def test_noop_export_imports_no_numpy_yaml_or_typer(tmp_path: Path) -> None:
         "up to date: out.wav (use --force to redo)\n",
         "",
     )
-    assert not modules & (HEAVY | TYPER)
-
-    # The same no-op through the full command line (an attached -o value is left to it):
-    # the same output, and still neither numpy nor yaml (nor rich's progress bar).
-    full, modules = run_cli("--debug", "export", str(script), "-oout.wav", cwd=tmp_path)
-    assert (full.returncode, full.stdout, full.stderr) == (0, again.stdout, "")
     assert "typer" in modules
-    assert not modules & HEAVY
+    assert not modules & (HEAVY | {"rich"})  # nor rich: no progress bar, no help
+
+    # The same no-op with the options written otherwise: the same output, the same imports.
+    other, modules = run_cli("--debug", "export", str(script), "-oout.wav", cwd=tmp_path)
+    assert (other.returncode, other.stdout, other.stderr) == (0, again.stdout, "")
+    assert not modules & (HEAVY | {"rich"})
 
     forced, modules = run_cli("export", str(script), "-o", "out.wav", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout.startswith("wrote out.wav\n")
-    assert not modules & TYPER  # a plain export is run before typer is needed
 
     script.write_text(SCRIPT.replace("Go.", "Go on."), encoding="utf-8")
     changed, _ = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
@@ -99,105 +95,79 @@ def test_noop_export_imports_no_numpy_yaml_or_typer(tmp_path: Path) -> None:
     assert changed.stdout.startswith("wrote out.wav\n")
 
 
-def test_fast_path_leaves_errors_to_the_full_command_line(tmp_path: Path) -> None:
-    missing, modules = run_cli("export", "no-such-routine", cwd=tmp_path)
+def test_errors_are_one_line_and_an_exit_code(tmp_path: Path) -> None:
+    missing, _ = run_cli("export", "no-such-routine", cwd=tmp_path)
     assert missing.returncode == 3
     assert missing.stderr.startswith("voiceguide: no-such-routine:1:1: no such script")
     assert len(missing.stderr.splitlines()) == 1
-    assert not modules & TYPER  # main reports the export's own errors, without typer
+
+    engine, _ = run_cli("voices", "--engine", "nope", cwd=tmp_path)  # the registry's words
+    assert engine.returncode == 5
+    assert engine.stderr.startswith("voiceguide: unknown speech engine 'nope'; use one of:")
+    assert len(engine.stderr.splitlines()) == 1
+
+    debug, _ = run_cli("--debug", "export", "no-such-routine", cwd=tmp_path)
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and "ScriptError" in debug.stderr
 
     script = write(tmp_path, SCRIPT)
     usage, _ = run_cli("export", str(script), "--bitrate", "fast", cwd=tmp_path)
     assert usage.returncode == 2
     assert usage.stdout == ""
+    assert "--bitrate" in usage.stderr
 
 
-# Argument lists the fast path reads, and ones it must leave to typer.
-ACCEPTED = [
-    ["export", "daily"],
-    ["--debug", "export", "daily", "-o", "x.wav"],
-    ["export", "-o", "a b.mp3", "daily", "--bitrate", "96", "--split", "--subtitles"],
-    ["export", "--output=x=y.ogg", "--bitrate=32", "daily", "--force", "--engine", "fake"],
-    ["export", "daily", "-b", "128", "--engine=fake", "--subtitles"],
-    ["export", "./daily", "--output", "out/daily.flac"],
+# Argument lists, and what ``export`` passes on to ``voiceguide.pipeline.export`` for them.
+EXPORTS: list[tuple[list[str], dict[str, Any]]] = [
+    (["export", "daily"], {}),
+    (["--debug", "export", "daily", "-o", "x.wav"], {"output": Path("x.wav"), "debug": True}),
+    (
+        ["export", "-o", "a b.mp3", "daily", "--bitrate", "96", "--split", "--subtitles"],
+        {"output": Path("a b.mp3"), "bitrate": 96, "split": True, "subtitles": True},
+    ),
+    (
+        ["export", "--output=x=y.ogg", "--bitrate=32", "daily", "--force", "--engine", "fake"],
+        {"output": Path("x=y.ogg"), "bitrate": 32, "force": True, "engine": "fake"},
+    ),
+    (
+        ["export", "daily", "-b", "128", "--engine=fake", "--subtitles"],
+        {"bitrate": 128, "engine": "fake", "subtitles": True},
+    ),
+    (["export", "daily", "-b064", "-ox.mp3"], {"bitrate": 64, "output": Path("x.mp3")}),
+    (["export", "--", "-daily"], {"script": "-daily"}),
 ]
-DECLINED = [
-    [],
-    ["--version"],
-    ["--help"],
-    ["plan", "daily"],
-    ["--debug", "--version", "export", "daily"],
-    ["export"],
-    ["export", "--help"],
-    ["export", "daily", "--help"],
-    ["export", "daily", "extra"],
-    ["export", "daily", "-ox.mp3"],
-    ["export", "daily", "-o=x.mp3"],
-    ["export", "daily", "-o"],
-    ["export", "daily", "-o", "x.mp3", "-o", "y.mp3"],
-    ["export", "daily", "--split", "--split"],
-    ["export", "daily", "--output", "--force"],
-    ["export", "daily", "--output="],
-    ["export", "daily", "--engine", "-"],
-    ["export", "daily", "-b", "064"],
-    ["export", "daily", "-b", "6.4"],
-    ["export", "daily", "-b", "-64"],
-    ["export", "daily", "--bitrate", "٦٤"],
-    ["export", "daily", "--forc"],
-    ["export", "daily", "--force=1"],
-    ["export", "daily", "--debug"],
-    ["export", "--", "daily"],
-    ["export", "-"],
-    ["Export", "daily"],
-]
+DEFAULTS = {
+    "script": "daily",
+    "output": None,
+    "engine": None,
+    "bitrate": DEFAULT_BITRATE,
+    "split": False,
+    "subtitles": False,
+    "force": False,
+    "debug": False,
+}
 
 
-def typer_reads(args: list[str], monkeypatch: pytest.MonkeyPatch) -> ExportArgs:
-    """What the typer ``export`` command passes on for ``args`` (nothing is exported)."""
-    from voiceguide.cli import state
+@pytest.mark.parametrize(("args", "expected"), EXPORTS, ids=[" ".join(a) for a, _ in EXPORTS])
+def test_export_passes_its_options_on_as_read(
+    args: list[str], expected: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from voiceguide.cli.commands import app
 
-    seen: list[ExportArgs] = []
+    seen: list[dict[str, Any]] = []
 
     def fake_export(script: str, output: Path | None = None, **kw: Any) -> Any:
-        kw.pop("progress", None)
-        seen.append(ExportArgs(script, output, debug=bool(state["debug"]), **kw))
+        assert kw.pop("progress") is None  # not a terminal: no bar
+        seen.append({"script": script, "output": output, **kw})
         return voiceguide.pipeline.ExportResult([Path("x")], skipped=True)
 
     monkeypatch.setattr(voiceguide.pipeline, "export", fake_export)
-    monkeypatch.setitem(state, "debug", False)
-    result = CliRunner().invoke(app, args, prog_name="voiceguide")
+    run = Run()
+    result = CliRunner().invoke(app, args, prog_name="voiceguide", obj=run)
     assert result.exit_code == 0, result.output
-    assert len(seen) == 1
-    return seen[0]
-
-
-@pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
-def test_fast_path_reads_arguments_as_typer_does(
-    args: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    parsed = parse_export(args)
-    assert parsed is not None
-    assert parsed == typer_reads(args, monkeypatch)
-
-
-@pytest.mark.parametrize("args", DECLINED, ids=lambda a: " ".join(a) or "(none)")
-def test_fast_path_declines_anything_unusual(args: list[str]) -> None:
-    assert parse_export(args) is None
-    assert not fast.fast_export(args)
-
-
-def test_fast_path_leaves_shell_completion_to_click(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    script = write(tmp_path, SCRIPT)
-    output = tmp_path / "tiny.wav"
-    voiceguide.pipeline.export(script, output)
-    args = ["export", str(script), "-o", str(output)]
-    monkeypatch.setenv(fast.COMPLETE_VAR, "bash_complete")
-    assert not fast.fast_export(args)
-    monkeypatch.delenv(fast.COMPLETE_VAR)
-    assert fast.fast_export(args)  # up to date: said so
+    assert result.output == "up to date: x (use --force to redo)\n"
+    assert seen == [{k: v for k, v in {**DEFAULTS, **expected}.items() if k != "debug"}]
+    assert run.debug == {**DEFAULTS, **expected}["debug"]
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,19 @@
 """The typer application: the ``voiceguide`` command line in full.
 
-Importing this module imports typer (with click, pydantic and rich): ``voiceguide.cli.main``
-does so only once it knows the command line needs it.
+Importing this module imports typer; ``voiceguide.cli.main`` does so once its signal handler
+is in place. The options before the command (``--debug``) fill in the ``Run`` that ``main``
+passes as the context's object.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from voiceguide import __version__
-from voiceguide.cli import check, ctl, export, info, plan, play, state
+from voiceguide.cli import check, ctl, export, info, plan, play
+from voiceguide.cli.run import Run
 
 app = typer.Typer(
     name="voiceguide",
@@ -29,13 +33,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
-    ),
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
     """Turn a routine script into a voice-guided audio routine."""
-    state["debug"] = debug
+    ctx.ensure_object(Run).debug = debug
 
 
 app.command("check")(check.check)

@@ -1,41 +1,103 @@
-"""``voiceguide export``: write the routine to audio files."""
+"""``voiceguide export``: write the routine to audio files, and say what was written.
+
+Each parameter is the keyword of ``voiceguide.pipeline.export`` of the same name, passed on
+as typer read it: the signature below is the options' one definition.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from voiceguide.cli.options import Engine, Script
 from voiceguide.export import DEFAULT_BITRATE
 
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+Progressed = Callable[[int, int], None]
+
 
 def export(
     script: Script,
-    output: Path | None = typer.Option(
-        None, "-o", "--output", help="Output file: .mp3, .wav, .flac or .ogg [audio/NAME.mp3]."
-    ),
-    bitrate: int = typer.Option(DEFAULT_BITRATE, "--bitrate", "-b", help="MP3 bitrate in kbit/s."),
-    split: bool = typer.Option(
-        False, "--split", help="One file per step in a folder, plus an .m3u playlist."
-    ),
-    subtitles: bool = typer.Option(
-        False, "--subtitles", help="Also write a WebVTT file of the spoken cues."
-    ),
-    force: bool = typer.Option(False, "--force", help="Export even if nothing changed."),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Output file: .mp3, .wav, .flac or .ogg \\[audio/NAME.mp3]."
+        ),
+    ] = None,
+    bitrate: Annotated[
+        int, typer.Option("--bitrate", "-b", help="MP3 bitrate in kbit/s.")
+    ] = DEFAULT_BITRATE,
+    split: Annotated[
+        bool, typer.Option("--split", help="One file per step in a folder, plus an .m3u playlist.")
+    ] = False,
+    subtitles: Annotated[
+        bool, typer.Option("--subtitles", help="Also write a WebVTT file of the spoken cues.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Export even if nothing changed.")] = False,
     engine: Engine = None,
 ) -> None:
     """Export SCRIPT to audio (format from the output's extension)."""
-    from voiceguide.cli.fast import ExportArgs, export_command
+    options = dict(locals())  # the parameters above, as typer read them
+    from voiceguide.pipeline import export as run_export
+    from voiceguide.units import clock
 
-    export_command(
-        ExportArgs(
-            script=script,
-            output=output,
-            bitrate=bitrate,
-            split=split,
-            subtitles=subtitles,
-            force=force,
-            engine=engine,
-        )
-    )
+    with progress_bar() as progress:
+        result = run_export(**options, progress=progress)
+    if result.skipped:
+        typer.echo(up_to_date_message(result.outputs))
+        return
+    loud = ""
+    if result.lufs is not None and result.peak_dbtp is not None:
+        loud = f", {result.lufs:.1f} LUFS, true peak {result.peak_dbtp:.1f} dBTP"
+    for out in result.outputs:
+        typer.echo(f"wrote {out}")
+    typer.echo(f"length {clock(result.duration_ms)}{loud}")
+
+
+def up_to_date_message(outputs: Iterable[Path]) -> str:
+    """What ``voiceguide export`` prints when it skips the work."""
+    return f"up to date: {', '.join(map(str, outputs))} (use --force to redo)"
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progressed | None]:
+    """A progress callback that draws a bar on a terminal's stderr (None elsewhere).
+
+    The bar (rich) starts with the first frames: a no-op export shows none. It goes when
+    every frame is written (a lossy file is then decoded and measured; if it is encoded once
+    more, a new bar shows that), and at the latest when the export ends.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar: Progress | None = None
+    task: TaskID | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(
+                TextColumn("exporting"), BarColumn(), TimeRemainingColumn(), transient=True
+            )
+            bar.start()
+            task = bar.add_task("export", total=total)
+        assert task is not None
+        bar.update(task, completed=done, total=total)
+        if done >= total:  # all written: the bar goes before the file is measured
+            bar.stop()
+            bar = None
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.stop()

@@ -1,4 +1,8 @@
-"""Options shared by several commands."""
+"""Options that several commands share, each defined once as an ``Annotated`` type.
+
+A command's own options are defined in its signature; these are the ones more than one
+command takes, so their names and help are written here only.
+"""
 
 from __future__ import annotations
 

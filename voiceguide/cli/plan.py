@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -12,8 +13,10 @@ from voiceguide.cli.options import Engine, Script
 def plan(
     script: Script,
     engine: Engine = None,
-    as_json: bool = typer.Option(False, "--json", help="Every event as JSON."),
-    tones: bool = typer.Option(False, "--tones", help="List tones too, not only speech."),
+    as_json: Annotated[bool, typer.Option("--json", help="Every event as JSON.")] = False,
+    tones: Annotated[
+        bool, typer.Option("--tones", help="List tones too, not only speech.")
+    ] = False,
 ) -> None:
     """Show when each cue is spoken: routine time (0:00 = first step), file time, step, cue."""
     from voiceguide.pipeline import compile_script

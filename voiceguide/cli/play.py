@@ -1,71 +1,19 @@
-"""``voiceguide play`` and ``voiceguide devices``: the hands-free player."""
+"""``voiceguide play`` and ``voiceguide devices``: the hands-free player.
+
+Each parameter of ``play`` is the keyword of ``voiceguide.pipeline.play`` of the same name,
+passed on as typer read it: the signature below is the options' one definition.
+"""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from voiceguide.cli.options import Engine, Script
 from voiceguide.limits import DEVICE_WAIT_SECONDS, VOLUME_RANGE_DB
-
-
-def play(
-    script: Script,
-    output: str = typer.Option(
-        "auto",
-        "--output",
-        help="Audio output: auto, sounddevice, pacat, aplay, subprocess or null.",
-    ),
-    device: str | None = typer.Option(
-        None, "--device", help="Output device (see 'voiceguide devices')."
-    ),
-    resume: bool = typer.Option(False, "--resume", help="Go on from where the last play stopped."),
-    from_step: str | None = typer.Option(
-        None, "--from", help="Start at this step (its name, or the start of it)."
-    ),
-    volume: float = typer.Option(
-        0.0,
-        "--volume",
-        callback=lambda value: _in_range(value, VOLUME_RANGE_DB),
-        help=f"Volume in dB ({VOLUME_RANGE_DB[0]:g} to {VOLUME_RANGE_DB[1]:g}).",
-    ),
-    socket: Path | None = typer.Option(
-        None, "--socket", help="Control socket [$XDG_RUNTIME_DIR/voiceguide.sock]."
-    ),
-    fast: bool = typer.Option(False, "--fast", help="With --output null: as fast as possible."),
-    device_wait: float = typer.Option(
-        DEVICE_WAIT_SECONDS,
-        "--device-wait",
-        callback=lambda value: _in_range(value, (0.0, 3600.0)),
-        help="Seconds to keep reopening a lost or stalled audio device before giving up.",
-    ),
-    engine: Engine = None,
-) -> None:
-    """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
-    from voiceguide.pipeline import play as run_play
-    from voiceguide.units import clock
-
-    result = run_play(
-        script,
-        engine=engine,
-        output=output,
-        device=device,
-        fast=fast,
-        resume=resume,
-        from_step=from_step,
-        socket=socket,
-        volume_db=volume,
-        device_wait=device_wait,
-    )
-
-    if result.finished:
-        typer.echo("finished", err=True)
-    else:
-        typer.echo(
-            f"stopped at {clock(result.position_ms)}: 'voiceguide play --resume' goes on", err=True
-        )
 
 
 def _in_range(value: float, bounds: tuple[float, float]) -> float:
@@ -74,6 +22,63 @@ def _in_range(value: float, bounds: tuple[float, float]) -> float:
     if not math.isfinite(value) or not low <= value <= high:
         raise typer.BadParameter(f"{value:g} is not within {low:g} to {high:g}")
     return value
+
+
+def play(
+    script: Script,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", help="Audio output: auto, sounddevice, pacat, aplay, subprocess or null."
+        ),
+    ] = "auto",
+    device: Annotated[
+        str | None, typer.Option("--device", help="Output device (see 'voiceguide devices').")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Go on from where the last play stopped.")
+    ] = False,
+    from_step: Annotated[
+        str | None,
+        typer.Option("--from", help="Start at this step (its name, or the start of it)."),
+    ] = None,
+    volume_db: Annotated[
+        float,
+        typer.Option(
+            "--volume",
+            callback=lambda value: _in_range(value, VOLUME_RANGE_DB),
+            help=f"Volume in dB ({VOLUME_RANGE_DB[0]:g} to {VOLUME_RANGE_DB[1]:g}).",
+        ),
+    ] = 0.0,
+    socket: Annotated[
+        Path | None,
+        typer.Option("--socket", help="Control socket [$XDG_RUNTIME_DIR/voiceguide.sock]."),
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="With --output null: as fast as possible.")
+    ] = False,
+    device_wait: Annotated[
+        float,
+        typer.Option(
+            "--device-wait",
+            callback=lambda value: _in_range(value, (0.0, 3600.0)),
+            help="Seconds to keep reopening a lost or stalled audio device before giving up.",
+        ),
+    ] = DEVICE_WAIT_SECONDS,
+    engine: Engine = None,
+) -> None:
+    """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
+    options = dict(locals())  # the parameters above, as typer read them
+    from voiceguide.pipeline import play as run_play
+    from voiceguide.units import clock
+
+    result = run_play(**options)
+    if result.finished:
+        typer.echo("finished", err=True)
+    else:
+        typer.echo(
+            f"stopped at {clock(result.position_ms)}: 'voiceguide play --resume' goes on", err=True
+        )
 
 
 def devices() -> None:
