@@ -26,23 +26,19 @@ import pytest
 
 from tests.conftest import REPO
 from voiceguide.errors import ExitCode
-from voiceguide.player.control import (
-    ALIASES,
-    WORDS,
-    Action,
-    Command,
+from voiceguide.player.channel import (
     ControlError,
-    ControlHub,
-    ControlServer,
     NoPlayer,
     PlayerRunning,
-    Source,
-    coalesce,
-    parse_action,
     send_command,
     socket_candidates,
 )
+from voiceguide.player.commands import ALIASES, WORDS, Action, Command, Origin, parse_action
+from voiceguide.player.hub import ControlHub, coalesce
 from voiceguide.player.keys import KEY_HELP, parse_keys
+from voiceguide.player.server import ControlServer, SocketSource
+from voiceguide.player.signals import SignalSource
+from voiceguide.player.sources import player_sources
 
 TIMEOUT = 10.0  # seconds to wait for a child process before failing
 
@@ -114,15 +110,15 @@ def test_words_are_read_leniently() -> None:
 
 
 def test_interrupted_means_a_stop_signal() -> None:
-    assert Command(Action.STOP, Source.SIGNAL, signal.SIGINT).interrupted
-    assert Command(Action.STOP, Source.SIGNAL, signal.SIGTERM).interrupted
-    assert not Command(Action.STOP, Source.SOCKET).interrupted
-    assert not Command(Action.STOP, Source.KEY).interrupted
-    assert not Command(Action.TOGGLE_PAUSE, Source.SIGNAL, signal.SIGUSR1).interrupted
+    assert Command(Action.STOP, Origin.SIGNAL, signal.SIGINT).interrupted
+    assert Command(Action.STOP, Origin.SIGNAL, signal.SIGTERM).interrupted
+    assert not Command(Action.STOP, Origin.SOCKET).interrupted
+    assert not Command(Action.STOP, Origin.KEY).interrupted
+    assert not Command(Action.TOGGLE_PAUSE, Origin.SIGNAL, signal.SIGUSR1).interrupted
 
 
 def _coalesced(*actions: Action) -> list[Action]:
-    return [c.action for c in coalesce([Command(a, Source.SOCKET) for a in actions])]
+    return [c.action for c in coalesce([Command(a, Origin.SOCKET) for a in actions])]
 
 
 def test_coalesce_drops_what_cancels_out_and_lets_stop_through() -> None:
@@ -149,14 +145,53 @@ def test_coalesce_drops_what_cancels_out_and_lets_stop_through() -> None:
 
 
 def test_take_returns_everything_waiting_coalesced() -> None:
-    hub = ControlHub(socket=False, signals=False, keys=False)
+    hub = ControlHub()
     assert hub.take(timeout=0) == []
     for _ in range(100):
-        hub.put(Action.PAUSE)
-        hub.put(Action.RESUME)
-    hub.put(Action.STOP)
+        hub.put(Command(Action.PAUSE))
+        hub.put(Command(Action.RESUME))
+    hub.put(Command(Action.STOP))
     assert [c.action for c in hub.take(timeout=0)] == [Action.STOP]
     assert hub.poll() is None
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+class Buttons:
+    """A source of our own, as GPIO buttons would be: presses put from its own thread."""
+
+    def __init__(self, presses: list[Action], log: list[str], *, fail: bool = False) -> None:
+        self.presses, self.log, self.fail = presses, log, fail
+
+    def start(self, hub: ControlHub) -> None:
+        self.log.append(f"start {len(self.presses)}")
+        if self.fail:
+            raise RuntimeError("no GPIO here")
+        for action in self.presses:
+            threading.Thread(target=hub.put, args=(Command(action, Origin.KEY),)).start()
+
+    def close(self) -> None:
+        self.log.append(f"close {len(self.presses)}")
+
+
+def test_any_source_plugs_in() -> None:
+    log: list[str] = []
+    with ControlHub([Buttons([Action.NEXT], log)]) as hub:
+        assert hub.get(timeout=1) == Command(Action.NEXT, Origin.KEY)
+        hub.add(Buttons([Action.STOP, Action.STOP], log))  # started at once: the hub runs
+        assert [hub.get(timeout=1), hub.get(timeout=1)] == [Command(Action.STOP, Origin.KEY)] * 2
+        assert hub.stop_requested
+    assert log == ["start 1", "start 2", "close 2", "close 1"]  # the last started closes first
+
+
+def test_a_source_that_cannot_start_leaves_nothing_started(sock: Path) -> None:
+    log: list[str] = []
+    hub = ControlHub([Buttons([], log), SocketSource(sock), Buttons([Action.NEXT], log, fail=True)])
+    with pytest.raises(RuntimeError, match="no GPIO here"):
+        hub.start()
+    assert log == ["start 0", "start 1", "close 1", "close 0"]
+    assert not sock.exists()  # the socket, started between them, is closed too
 
 
 # ---------------------------------------------------------------------------- socket paths
@@ -185,7 +220,7 @@ def test_socket_path_order(short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def hub(sock: Path) -> Iterator[ControlHub]:
     """A started hub with only the socket, answering status from a fixed snapshot."""
     with ControlHub(
-        socket_path=sock, status=lambda: {"state": "playing", "step": "Cat-Cow"}, signals=False
+        [SocketSource(sock)], status=lambda: {"state": "playing", "step": "Cat-Cow"}
     ) as started:
         yield started
 
@@ -194,7 +229,7 @@ def hub(sock: Path) -> Iterator[ControlHub]:
 def test_every_word_round_trips(hub: ControlHub, sock: Path, word: str) -> None:
     assert send_command(word, sock) == "ok"
     command = hub.get(timeout=1)
-    assert command == Command(parse_action(word), Source.SOCKET)
+    assert command == Command(parse_action(word), Origin.SOCKET)
     assert hub.poll() is None
     assert hub.stop_requested == (command.action is Action.STOP)
 
@@ -210,13 +245,13 @@ def test_status_errors(sock: Path) -> None:
     def broken() -> dict[str, object]:
         raise RuntimeError("no step yet")
 
-    with ControlHub(socket_path=sock, status=broken, signals=False):
+    with ControlHub([SocketSource(sock)], status=broken):
         assert send_command("status", sock) == "error: status failed: RuntimeError: no step yet"
 
 
 def test_status_answered_by_the_player_loop(sock: Path) -> None:
     """Without a status callback, STATUS is queued and the player answers it."""
-    with ControlHub(socket_path=sock, signals=False, status_timeout=5) as hub:
+    with ControlHub([SocketSource(sock)], status_timeout=5) as hub:
 
         def player() -> None:
             command = hub.get(timeout=5)
@@ -228,7 +263,7 @@ def test_status_answered_by_the_player_loop(sock: Path) -> None:
         assert json.loads(send_command("status", sock)) == {"state": "paused", "left": 42}
         thread.join()
 
-    with ControlHub(socket_path=sock, signals=False, status_timeout=0.2) as hub:
+    with ControlHub([SocketSource(sock)], status_timeout=0.2) as hub:
         assert send_command("status", sock) == "error: the player did not answer"
         queued = hub.get(timeout=1)
         assert queued is not None and queued.action is Action.STATUS
@@ -266,8 +301,9 @@ def test_a_silent_client_holds_nobody_up(hub: ControlHub, sock: Path) -> None:
 
 
 def test_socket_mode_and_removal(sock: Path) -> None:
-    hub = ControlHub(socket_path=sock, signals=False).start()
-    assert hub.socket_path == sock
+    source = SocketSource(sock)
+    hub = ControlHub([source]).start()
+    assert source.path == sock
     info = os.stat(sock)
     assert stat.S_ISSOCK(info.st_mode)
     assert stat.S_IMODE(info.st_mode) == 0o600
@@ -283,23 +319,23 @@ def test_stale_socket_is_replaced(sock: Path) -> None:
     assert sock.exists()
     with pytest.raises(NoPlayer):  # refused: no player
         send_command("next", sock)
-    with ControlHub(socket_path=sock, signals=False) as hub:
+    with ControlHub([SocketSource(sock)]) as hub:
         assert send_command("next", sock) == "ok"
-        assert hub.get(1) == Command(Action.NEXT, Source.SOCKET)
+        assert hub.get(1) == Command(Action.NEXT, Origin.SOCKET)
     assert not sock.exists()
 
 
 def test_a_second_player_on_a_live_socket_refuses(sock: Path) -> None:
     usr1 = signal.getsignal(signal.SIGUSR1)
-    with ControlHub(socket_path=sock, signals=False) as first:
-        second = ControlHub(socket_path=sock)  # with signals: none must be left installed
+    with ControlHub([SocketSource(sock)]) as first:
+        second = ControlHub(player_sources(sock))  # signals: none must be left installed
         with pytest.raises(PlayerRunning, match="another voiceguide player is running") as err:
             second.start()
         assert str(sock) in str(err.value)
         assert err.value.exit_code == ExitCode.ERROR
         assert signal.getsignal(signal.SIGUSR1) == usr1
         assert send_command("next", sock) == "ok"  # the first is untouched
-        assert first.get(1) == Command(Action.NEXT, Source.SOCKET)
+        assert first.get(1) == Command(Action.NEXT, Origin.SOCKET)
     assert not sock.exists()
 
 
@@ -319,19 +355,20 @@ def test_no_socket_over_other_files(short_dir: Path) -> None:
     other = short_dir / "notes.txt"
     other.write_text("keep me")
     with pytest.raises(ControlError, match="exists and is not a socket"):
-        ControlHub(socket_path=other, signals=False).start()
+        ControlHub([SocketSource(other)]).start()
     assert other.read_text() == "keep me"
     long = short_dir / ("x" * 120 + ".sock")
     with pytest.raises(ControlError, match="longer than 107 bytes"):
-        ControlHub(socket_path=long, signals=False).start()
+        ControlHub([SocketSource(long)]).start()
 
 
 def test_default_socket_directory_is_made(short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VOICEGUIDE_SOCKET", raising=False)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(short_dir / "c"))
-    with ControlHub(signals=False) as hub:
-        assert hub.socket_path == short_dir / "c" / "voiceguide.sock"
+    source = SocketSource()
+    with ControlHub([source]):
+        assert source.path == short_dir / "c" / "voiceguide.sock"
         assert send_command("pause") == "ok"
 
 
@@ -359,14 +396,14 @@ def errors(proc: subprocess.CompletedProcess[str]) -> str:
 def test_ctl_round_trips(hub: ControlHub, sock: Path) -> None:
     proc = ctl("next", "--socket", str(sock))
     assert (proc.returncode, proc.stdout, errors(proc)) == (0, "ok\n", "")
-    assert hub.get(1) == Command(Action.NEXT, Source.SOCKET)
+    assert hub.get(1) == Command(Action.NEXT, Origin.SOCKET)
     imported = {line.rpartition("|")[2].strip().split(".")[0] for line in proc.stderr.splitlines()}
     assert "socket" in imported
     assert not imported & {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
 
     proc = ctl("Volume_Up", "--socket", str(sock))
     assert (proc.returncode, proc.stdout) == (0, "ok\n")
-    assert hub.get(1) == Command(Action.VOLUME_UP, Source.SOCKET)
+    assert hub.get(1) == Command(Action.VOLUME_UP, Origin.SOCKET)
 
     proc = ctl("status", env={**os.environ, "VOICEGUIDE_SOCKET": str(sock)})
     assert proc.returncode == 0, errors(proc)
@@ -374,7 +411,7 @@ def test_ctl_round_trips(hub: ControlHub, sock: Path) -> None:
 
 
 def test_ctl_reports_the_players_error(sock: Path) -> None:
-    with ControlHub(socket_path=sock, signals=False, status_timeout=0.1):
+    with ControlHub([SocketSource(sock)], status_timeout=0.1):
         proc = ctl("status", "--socket", str(sock))
     assert (proc.returncode, proc.stdout) == (ExitCode.ERROR, "")
     assert errors(proc) == "voiceguide: the player says: the player did not answer\n"
@@ -384,7 +421,7 @@ def test_ctl_without_a_player(sock: Path) -> None:
     message = f"voiceguide: no voiceguide player is running (socket {sock})\n"
     proc = ctl("pause", "--socket", str(sock))
     assert (proc.returncode, proc.stdout, errors(proc)) == (ExitCode.NO_PLAYER, "", message)
-    assert ExitCode.NO_PLAYER == 8 and ExitCode.NO_PLAYER.name == "NO_PLAYER"  # no alias
+    assert int(ExitCode.NO_PLAYER) == 8 and ExitCode.NO_PLAYER.name == "NO_PLAYER"  # no alias
     stale_socket(sock)
     proc = ctl("pause", "--socket", str(sock))
     assert (proc.returncode, proc.stdout, errors(proc)) == (ExitCode.NO_PLAYER, "", message)
@@ -397,10 +434,10 @@ def test_ctl_finds_a_player_without_xdg_runtime_dir(short_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("VOICEGUIDE_SOCKET", "XDG_RUNTIME_DIR")}
     env["VOICEGUIDE_CACHE_DIR"] = str(short_dir / "cache")
     cached = short_dir / "cache" / "voiceguide.sock"
-    with ControlHub(socket_path=cached, signals=False) as hub:
+    with ControlHub([SocketSource(cached)]) as hub:
         proc = ctl("repeat", env={**env, "XDG_RUNTIME_DIR": str(runtime)})
         assert (proc.returncode, proc.stdout) == (0, "ok\n"), errors(proc)
-        assert hub.get(1) == Command(Action.REPEAT, Source.SOCKET)
+        assert hub.get(1) == Command(Action.REPEAT, Origin.SOCKET)
     proc = ctl("repeat", env={**env, "XDG_RUNTIME_DIR": str(runtime)})
     assert proc.returncode == ExitCode.NO_PLAYER
     assert f"(socket {runtime / 'voiceguide.sock'})" in errors(proc)
@@ -458,15 +495,18 @@ class Child:
 # A player loop printing each command as "ACTION source signum" until a STOP.
 PLAYER = """
 import sys
-from voiceguide.player.control import Action, ControlHub
+from voiceguide.player.commands import Action
+from voiceguide.player.hub import ControlHub
+from voiceguide.player.keys import KeySource
+from voiceguide.player.signals import SignalSource
 
-def run(hub):
-    print("ready", hub.keys_active, flush=True)
+def run(hub, keys_active=False):
+    print("ready", keys_active, flush=True)
     while True:
         command = hub.get(timeout=30)
         if command is None:
             sys.exit("no command")
-        print(command.action.name, command.source.value, command.signum, flush=True)
+        print(command.action.name, command.origin.value, command.signum, flush=True)
         if command.action is Action.STOP:
             return
 """
@@ -477,12 +517,12 @@ def run(hub):
 
 def test_signals_in_process() -> None:
     old = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT)}
-    with ControlHub(socket=False, keys=False) as hub:
+    with ControlHub([SignalSource()]) as hub:
         os.kill(os.getpid(), signal.SIGUSR1)
-        assert hub.get(1) == Command(Action.TOGGLE_PAUSE, Source.SIGNAL, signal.SIGUSR1)
+        assert hub.get(1) == Command(Action.TOGGLE_PAUSE, Origin.SIGNAL, signal.SIGUSR1)
         os.kill(os.getpid(), signal.SIGTERM)
         command = hub.get(1)
-        assert command == Command(Action.STOP, Source.SIGNAL, signal.SIGTERM)
+        assert command == Command(Action.STOP, Origin.SIGNAL, signal.SIGTERM)
         assert command.interrupted and hub.stop_requested
     assert {s: signal.getsignal(s) for s in old} == old
 
@@ -492,7 +532,7 @@ def test_signals_only_from_the_main_thread() -> None:
 
     def start() -> None:
         try:
-            ControlHub(socket=False, keys=False).start()
+            ControlHub([SignalSource()]).start()
         except RuntimeError as exc:
             failed.append(exc)
 
@@ -509,7 +549,7 @@ import time
 from voiceguide.errors import Interrupted
 
 try:
-    with ControlHub(socket=False, keys=False) as hub:
+    with ControlHub([SignalSource()]) as hub:
         run(hub)
         if sys.argv[1] == "stuck":  # releasing the audio device hangs
             time.sleep(30)
@@ -553,9 +593,10 @@ def test_a_second_stop_signal_interrupts_a_stuck_player() -> None:
 def test_sighup_left_ignored_under_nohup() -> None:
     script = """
 import signal
-from voiceguide.player.control import ControlHub
+from voiceguide.player.hub import ControlHub
+from voiceguide.player.signals import SignalSource
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-with ControlHub(socket=False, keys=False):
+with ControlHub([SignalSource()]):
     print(signal.getsignal(signal.SIGHUP) == signal.SIG_IGN, flush=True)
 """
     assert Child(script).finish() == (0, "True\n", "")
@@ -584,8 +625,9 @@ import fcntl, termios
 
 if sys.argv[1] != "background":
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes our controlling terminal
-with ControlHub(socket=False) as hub:
-    run(hub)
+keys = KeySource()
+with ControlHub([SignalSource(), keys]) as hub:
+    run(hub, keys.active)
     if sys.argv[1] == "crash":
         raise RuntimeError("the player crashed")
 """
@@ -721,12 +763,14 @@ def test_terminal_restored_after_a_crash(pty: Pty) -> None:
 def test_no_keys_without_a_terminal() -> None:
     script = """
 import os, sys
-from voiceguide.player.control import ControlHub
+from voiceguide.player.hub import ControlHub
+from voiceguide.player.keys import KeySource
 if sys.argv[1] == "closed":
     os.close(0)
     sys.stdin = None
-with ControlHub(socket=False, signals=False) as hub:
-    print(hub.keys_active, flush=True)
+keys = KeySource()
+with ControlHub([keys]):
+    print(keys.active, flush=True)
 """
     for how in ("devnull", "closed"):
         child = Child(script, how, stdin=subprocess.DEVNULL)

@@ -403,11 +403,12 @@ def play(
     from voiceguide.errors import Interrupted
     from voiceguide.player import resume as positions
     from voiceguide.player.compiling import Compiling
-    from voiceguide.player.control import ControlHub
+    from voiceguide.player.hub import ControlHub
     from voiceguide.limits import DEVICE_WAIT_SECONDS
     from voiceguide.player.library_noise import library_noise_counted
     from voiceguide.player.output import open_output
     from voiceguide.player.session import Session
+    from voiceguide.player.sources import player_sources
     from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse
     from voiceguide.timeline import Timeline
 
@@ -457,7 +458,7 @@ def play(
             _exact_level_later(session, bank, timeline)
         if resume and start_ms:
             session.say(session.recue(start_ms))
-        with ControlHub(socket_path=socket, status=session.status) as hub:
+        with ControlHub(player_sources(socket), status=session.status) as hub:
             result = session.run(hub)
     if result.finished:
         positions.clear(path)

@@ -1,4 +1,4 @@
-"""``voiceguide ctl``: steer a running player through its socket (``voiceguide.player.control``)."""
+"""``voiceguide ctl``: steer a running player through its socket (``voiceguide.player.channel``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from voiceguide.player.control import WORDS, ControlError, parse_action, send_command
+from voiceguide.player.channel import ControlError, send_command
+from voiceguide.player.commands import WORDS, parse_action
 
 
 def ctl(

@@ -1,4 +1,4 @@
-"""Keys on a terminal: single keypresses steer the player when standard input is a terminal.
+"""Keys on a terminal as a source of commands, when standard input is a terminal.
 
 ==================== ==============================
 key                  action
@@ -33,9 +33,12 @@ import sys
 import termios
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from voiceguide.player.control import Action
+from voiceguide.player.commands import Action, Command, Origin
+
+if TYPE_CHECKING:
+    from voiceguide.player.hub import ControlHub
 
 KEY_HELP = (
     "keys: space pause/resume  n/right next  b/left back  r repeat  +/up louder  -/down softer\n"
@@ -266,3 +269,45 @@ class KeyReader:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.write(text + "\n")
             stream.flush()
+
+
+class KeySource:
+    """The terminal's keys as a source of commands: nothing when there is no terminal.
+
+    Keys are read from the terminal ``fd`` (standard input by default), only if it is one;
+    ``active`` says whether they are read. ``help_stream`` gets the help (``h``).
+    """
+
+    def __init__(self, fd: int | None = None, help_stream: TextIO | None = None) -> None:
+        self._fd = fd
+        self._help_stream = help_stream
+        self._reader: KeyReader | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._reader is not None
+
+    def start(self, hub: ControlHub) -> None:
+        fd = self._fd if self._fd is not None else terminal_fd()
+        if fd is None or not _isatty(fd):
+            return
+        reader = KeyReader(fd, lambda action: hub.put(Command(action, Origin.KEY)))
+        reader.help_stream = self._help_stream
+        try:
+            reader.start()
+        except (termios.error, OSError):  # a terminal we cannot set up: play without keys
+            reader.close()
+            return
+        self._reader = reader
+
+    def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
