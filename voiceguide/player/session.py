@@ -28,9 +28,9 @@ from voiceguide.player.hub import ControlHub
 from voiceguide.player.library_noise import library_messages
 from voiceguide.player.reopening import Reopening, device_error
 from voiceguide.player.transport import Transport
-from voiceguide.render import render
-from voiceguide.timeline import Speech, Timeline
-from voiceguide.units import FRAMES_PER_MS, clock, ms_to_frames
+from voiceguide.render import render_speech
+from voiceguide.timeline import Timeline
+from voiceguide.units import FRAMES_PER_MS, clock
 from voiceguide.words import phrases
 
 if TYPE_CHECKING:
@@ -121,18 +121,9 @@ class Session(Transport):
         """Speak ``text`` while the timeline stands still (re-cues, reminders, what's next),
         mixed as the routine is: in its voice, at the level and volume it plays at."""
         voice = next((e.voice for e in self.timeline.speech), VoiceSettings())
-        clip = self.ahead.bank.clip(text, voice)
-        said = Timeline(
-            title=text,
-            duration_ms=SAID_PAD_MS + clip.duration_ms + SAID_PAD_MS,
-            origin_ms=0,
-            events=(Speech(SAID_PAD_MS, clip.duration_ms, text, None, "player", voice),),
-            chapters=(),
-        )
         with self.lock:
             level = self.ahead.playing_level()
-        frames = ms_to_frames(said.duration_ms)  # one block: one overlay
-        self.speak_over(list(render(said, self.ahead.bank, level, block_frames=frames)))
+        self.speak_over([render_speech(text, voice, self.ahead.bank, level, pad_ms=SAID_PAD_MS)])
 
     def status(self) -> dict[str, Any]:
         """A snapshot for ``voiceguide ctl status`` (called from the socket's thread)."""
