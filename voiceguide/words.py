@@ -48,23 +48,23 @@ class Phrases:
     introduction: str
     closing: str
     the_end: str  # what comes "next" after the last step
+    # spoken durations: (singular, plural)
+    minute: tuple[str, str]
+    second: tuple[str, str]
     # the breathing pacer's default cues
     breathe_in: str
     hold: str
     breathe_out: str
+    # the sides of ``sides: true`` (or ``both``), in the order they are held
+    both_sides: tuple[str, str]
+    side: str  # {side}: "left" -> "left side"
+    side_word: str  # a side name already ending in it is said as it is ("left side")
     # defaults of a step's, a rest's and a wait's lines (templates as in a script)
     switch_sides: str  # {side}
     rest: str  # {next}
     wait_say: str
     wait_remind: str
     wait_go: str
-    # the sides of ``sides: true`` (or ``both``), in the order they are held
-    both_sides: tuple[str, str]
-    side: str  # {side}: "left" -> "left side"
-    side_word: str  # a side name already ending in it is said as it is ("left side")
-    # spoken durations: (singular, plural)
-    minute: tuple[str, str]
-    second: tuple[str, str]
     # the player's spoken lines
     resuming: str  # {where} (step, and side if any), {left} (a spoken duration)
     whats_next: str  # {left}, {step}, {next}
@@ -92,19 +92,19 @@ ENGLISH = Phrases(
     introduction="Introduction",
     closing="Closing",
     the_end="the end",
+    minute=("minute", "minutes"),
+    second=("second", "seconds"),
     breathe_in="Breathe in",
     hold="Hold",
     breathe_out="Breathe out",
+    both_sides=("right", "left"),
+    side="{side} side",
+    side_word="side",
     switch_sides="Switch sides. Now the {side} side.",
     rest="Rest. Next: {next}.",
     wait_say="Get into position. Ready when you are.",
     wait_remind="Take your time. Press enter, or send ready, when you are set.",
     wait_go="Let's begin.",
-    both_sides=("right", "left"),
-    side="{side} side",
-    side_word="side",
-    minute=("minute", "minutes"),
-    second=("second", "seconds"),
     resuming="Resuming: {where}, {left} left.",
     whats_next="{left} left in {step}. Next: {next}.",
 )
