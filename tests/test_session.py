@@ -15,15 +15,16 @@ import pytest
 from tests.conftest import write
 from voiceguide.compile import compile_routine
 from voiceguide.limits import VOLUME_RANGE_DB
-from voiceguide.player.ahead import BLOCK_FRAMES
 from voiceguide.player.commands import Action, Command
+from voiceguide.player.render_ahead import BLOCK_FRAMES
 from voiceguide.player.session import Session
 from voiceguide.player.transport import FADE_FRAMES, FADE_IN
 from voiceguide.render import analyse, render
 from voiceguide.script import load_script
 from voiceguide.timeline import Silence, Timeline
-from voiceguide.units import FRAMES_PER_MS, ms_to_frames, spoken
+from voiceguide.units import FRAMES_PER_MS, ms_to_frames
 from voiceguide.voices.cache import SpeechCache
+from voiceguide.words import ENGLISH
 
 SCRIPT = """title: Session Test
 voice: {engine: fake}
@@ -122,12 +123,13 @@ def test_re_cue_names_the_step_the_side_and_the_time_left(session: Session) -> N
     one = next(c for c in tl.chapters if c.title == "One")
     assert (
         session.recue(one.start_ms + 2000)
-        == f"Resuming: One, {spoken(one.end_ms - one.start_ms - 2000)} left."
+        == f"Resuming: One, {ENGLISH.duration(one.end_ms - one.start_ms - 2000)} left."
     )
     right, left = tl.sides
     assert (right.side, left.side) == ("right", "left")
     ms = left.start_ms + 1000
-    assert session.recue(ms) == f"Resuming: Twist, left side, {spoken(left.end_ms - ms)} left."
+    left_s = ENGLISH.duration(left.end_ms - ms)
+    assert session.recue(ms) == f"Resuming: Twist, left side, {left_s} left."
     assert session.recue(right.start_ms) == "Resuming: Twist, right side, 4 seconds left."
 
 

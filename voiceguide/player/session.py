@@ -1,14 +1,15 @@
 """One play of a compiled routine through an audio output, steered by the control hub.
 
 A session is the play's transport (``player.transport``: the position exact to the frame,
-pause, waits, seeks, volume, over the render-ahead of ``player.ahead``) with what drives
-it: the loop that hands the commands in, answers ``ctl status`` and reminds the listener
-at a wait; the lines it speaks by itself (``player.announce``); and an output that fails
-while playing, reopened (``player.reopening``) and played on from where it was heard.
+pause, waits, seeks and volume, over ``player.render_ahead``'s queue of rendered blocks)
+with what drives it: the loop that hands the commands in, answers ``ctl status`` and
+reminds the listener at a wait; the lines it speaks by itself (``player.announce``); and
+an output that fails while playing, reopened (``player.reopening``) and played on from
+where it was heard.
 
 What it speaks (a re-cue after a pause, "what's next", a reminder while waiting) is mixed
-as the routine is: a short timeline of one utterance through the same renderer, at the
-play's level and volume, so it is as loud as the routine and under the same limiter.
+as the routine is (``render_speech``): the same renderer, at the play's level and volume,
+so it is as loud as the routine and under the same limiter.
 """
 
 from __future__ import annotations

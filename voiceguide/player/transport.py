@@ -1,7 +1,7 @@
 """Where a play is, exact to the frame: the output's audio thread pulls its frames here.
 
-``pull`` never waits: a block the render-ahead (``player.ahead``) has not delivered yet is
-an underrun (counted) and silence goes out, never a stall. Everything that changes where the
+``pull`` never waits: a block the render-ahead (``player.render_ahead``) has not delivered
+yet is an underrun (counted) and silence goes out, never a stall. Everything that changes where the
 routine is (pause, a seek, waiting for "ready") is bookkeeping under the render-ahead's
 lock:
 
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voiceguide.limits import VOLUME_RANGE_DB
-from voiceguide.player.ahead import AHEAD_BLOCKS, RenderAhead
+from voiceguide.player.render_ahead import AHEAD_BLOCKS, RenderAhead
 from voiceguide.timeline import Silence, Timeline
 from voiceguide.units import FRAMES_PER_MS, ms_to_frames
 
