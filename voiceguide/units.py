@@ -2,6 +2,7 @@
 
 The timeline counts integer milliseconds. Audio is rendered at SAMPLE_RATE, chosen so that
 one millisecond is a whole number of frames: every event starts exactly on a frame.
+Durations said as words ("1 minute 30 seconds") are the words table's: ``voiceguide.words``.
 
 >>> parse_duration("1m30s")
 90000
@@ -11,8 +12,6 @@ one millisecond is a whole number of frames: every event starts exactly on a fra
 36000
 >>> clock(125_000)
 '2:05'
->>> spoken(90_000)
-'1 minute 30 seconds'
 """
 
 from __future__ import annotations
@@ -78,15 +77,3 @@ def clock(ms: int) -> str:
 def clock_ms(ms: int) -> str:
     """``m:ss.mmm``: a clock with milliseconds, for subtitles-like precision in tables."""
     return f"{clock(ms)}.{abs(ms) % 1000:03d}"
-
-
-def spoken(ms: int) -> str:
-    """A duration as words for speech: ``1 minute 30 seconds``, ``45 seconds``."""
-    seconds = round(ms / 1000)
-    minutes, secs = divmod(seconds, 60)
-    parts = []
-    if minutes:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    if secs or not minutes:
-        parts.append(f"{secs} second{'s' if secs != 1 else ''}")
-    return " ".join(parts)
