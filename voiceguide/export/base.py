@@ -101,14 +101,6 @@ def as_block(block: NDArray[np.floating] | NDArray[np.float32]) -> NDArray[np.fl
     return array
 
 
-def to_pcm16(block: NDArray[np.float32]) -> NDArray[np.int16]:
-    """Float samples in [-1, 1] to 16-bit PCM: scaled by 32767, clipped, rounded."""
-    scaled = np.multiply(block, np.float32(32767.0), dtype=np.float32)
-    np.clip(scaled, -32767.0, 32767.0, out=scaled)
-    np.rint(scaled, out=scaled)
-    return scaled.astype(np.int16)
-
-
 def clip_unit(block: NDArray[np.float32]) -> NDArray[np.float32]:
     """Clip to [-1, 1] (a copy only when something is out of range)."""
     if block.size and (block.max() > 1.0 or block.min() < -1.0):

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voiceguide.errors import ExportError
-from voiceguide.export.base import FileWriterBase, TrackInfo, to_pcm16
+from voiceguide.export.base import FileWriterBase, TrackInfo
 from voiceguide.export.id3tag import render_id3
 from voiceguide.export.lametag import (
     FrameHeader,
@@ -31,6 +31,7 @@ from voiceguide.export.lametag import (
     crc16,
     info_frame_bitrate_index,
 )
+from voiceguide.samples import to_pcm16
 from voiceguide.units import SAMPLE_RATE
 
 # LAME's encoder delay, measured: an impulse at input sample n comes out of a tag-less stream

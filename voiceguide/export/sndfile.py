@@ -23,7 +23,8 @@ import soundfile
 from numpy.typing import NDArray
 
 from voiceguide.errors import ExportError
-from voiceguide.export.base import SOFTWARE, FileWriterBase, TrackInfo, clip_unit, to_pcm16
+from voiceguide.export.base import SOFTWARE, FileWriterBase, TrackInfo, clip_unit
+from voiceguide.samples import to_pcm16
 from voiceguide.timeline import Chapter
 from voiceguide.units import SAMPLE_RATE
 
