@@ -328,7 +328,7 @@ def _raw_control(draw: st.DrawFn) -> str:
 
 
 def _huge_number(draw: st.DrawFn) -> str:
-    return draw(
+    number: str = draw(
         st.one_of(
             st.sampled_from([".inf", "-.inf", ".nan", ".NaN", "+.inf"]),
             st.integers(10**6, 10**400).map(str),
@@ -338,6 +338,7 @@ def _huge_number(draw: st.DrawFn) -> str:
             st.just("1ms"),
         )
     )
+    return number
 
 
 def _escaping_include(draw: st.DrawFn) -> str:
