@@ -29,9 +29,9 @@ CLIP_LIMIT_DBTP = -5.0
 """Where a clip is limited after normalising to SPEECH_LUFS, before the gain that makes up
 the loudness the limiter took (1 to 4 dB): prepared clips have a true-peak-to-loudness
 ratio of 13 to 16 dB (13.0 to 15.3 on espeak-ng's speech), down from espeak-ng's 16 to 20.
-A routine's mix is mostly quiet
-tones, so reaching its loudness target raises the speech by a few dB; the mix limiter in
-``voiceguide.render`` then trims what is left and guarantees the final true peak."""
+A routine's mix is mostly quiet tones, so reaching its loudness target raises the speech by a
+few dB; the mix limiter in ``voiceguide.render`` then trims what is left and guarantees the
+final true peak."""
 
 
 def _moving_rms(x: Samples, width: int) -> _F64:
