@@ -41,6 +41,8 @@ BREATH_KEYS = {
 def breathing(
     f: Fields, node: Node, field: str, defaults: dict[str, Node], *, sided: bool
 ) -> BreathPattern:
+    """A step's ``breathing``: a pattern name or numbers, ``true``, or a mapping laid over
+    ``defaults``."""
     if node.value is True:
         if not defaults:
             raise f.fail(node, "'breathing: true' needs routine-level 'breathing' defaults", field)
@@ -78,6 +80,7 @@ def breathing(
 
 
 def pattern(f: Fields, node: Node, field: str) -> list[int]:
+    """``4-0-6-0`` (or ``4-6``, ``4-7-8``, a name such as ``box``) as the four phases in ms."""
     raw = "" if isinstance(node.value, dict | list) else str(node.value).strip().lower()
     raw = NAMED_PATTERNS.get(raw, raw)
     parts = raw.split("-")

@@ -27,6 +27,7 @@ CUE_TIMING_KEYS = ("at", "before_end", "every", "every_breaths", "on")
 
 
 def cues(f: Fields, node: Node, field: str, *, sided: bool) -> tuple[Cue, ...]:
+    """A step's ``cues`` list."""
     if not isinstance(node.value, list):
         raise f.fail(node, f"expected a list of cues, got {kind(node)}", field)
     if len(node.value) > limits.MAX_CUES_PER_STEP:
@@ -35,6 +36,7 @@ def cues(f: Fields, node: Node, field: str, *, sided: bool) -> tuple[Cue, ...]:
 
 
 def cue(f: Fields, node: Node, field: str, *, sided: bool) -> Cue:
+    """One cue: a bare text (spoken at the start) or a mapping with ``say`` and one timing."""
     if isinstance(node.value, str):  # a bare string is a cue at the start
         return Cue(text=f.template(node, field, sided=sided), where=f.where(node))
     m = f.mapping(node, field, CUE_KEYS)
@@ -47,33 +49,33 @@ def cue(f: Fields, node: Node, field: str, *, sided: bool) -> Cue:
             f"a cue has one timing; got both {timing[0]!r} and {timing[1]!r}",
             field,
         )
-    cue = Cue(text=text, where=f.where(node))
+    plain = Cue(text=text, where=f.where(node))
     if "from" in m and timing != ["every"]:
         raise f.fail(keys["from"], "'from' goes with 'every'", f"{field}.from")
     if "cycles" in m and timing != ["on"]:
         raise f.fail(keys["cycles"], "'cycles' goes with 'on'", f"{field}.cycles")
     if not timing:
-        return cue
+        return plain
     key = timing[0]
     value = m[key]
     sub = f"{field}.{key}"
     if key == "at":
         if value.value == "start":
-            return cue
+            return plain
         if value.value in ("halfway", "half"):
-            return replace(cue, kind=CueKind.HALFWAY)
-        return replace(cue, kind=CueKind.AT, offset_ms=f.duration(value, sub))
+            return replace(plain, kind=CueKind.HALFWAY)
+        return replace(plain, kind=CueKind.AT, offset_ms=f.duration(value, sub))
     if key == "before_end":
-        return replace(cue, kind=CueKind.BEFORE_END, offset_ms=f.duration(value, sub))
+        return replace(plain, kind=CueKind.BEFORE_END, offset_ms=f.duration(value, sub))
     if key == "every":
         every = f.duration(value, sub)
         start = f.duration(m["from"], f"{field}.from", allow_zero=True) if "from" in m else every
-        return replace(cue, kind=CueKind.EVERY, every_ms=every, offset_ms=start)
+        return replace(plain, kind=CueKind.EVERY, every_ms=every, offset_ms=start)
     if key == "every_breaths":
         n = f.integer(value, sub, 1, 1000)
-        return replace(cue, kind=CueKind.EVERY_BREATHS, every_breaths=n)
+        return replace(plain, kind=CueKind.EVERY_BREATHS, every_breaths=n)
     phase = None if isinstance(value.value, dict | list) else PHASE_NAMES.get(str(value.value))
     if phase is None:
         raise f.fail(value, f"expected one of {', '.join(PHASE_NAMES)}, got {kind(value)}", sub)
     cycles = f.integer(m["cycles"], f"{field}.cycles", 1, 1000) if "cycles" in m else None
-    return replace(cue, kind=CueKind.PHASE, phase=phase, cycles=cycles)
+    return replace(plain, kind=CueKind.PHASE, phase=phase, cycles=cycles)

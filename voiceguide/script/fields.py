@@ -32,13 +32,16 @@ class Fields:
     def fail(
         self, node: Node | tuple[int, int], message: str, field: str | None = None
     ) -> ScriptError:
+        """The ScriptError at ``node`` (or a line and column) to raise."""
         line, column = (node.line, node.column) if isinstance(node, Node) else node
         return ScriptError(self.path, line, column, message, field)
 
     def where(self, node: Node) -> Where:
+        """The model's position of ``node``."""
         return Where(str(self.path), node.line, node.column)
 
     def mapping(self, node: Node, field: str, allowed: set[str]) -> dict[str, Node]:
+        """A mapping whose keys are all in ``allowed`` (an unknown key names the closest one)."""
         if not isinstance(node.value, dict):
             raise self.fail(node, f"expected a mapping, got {kind(node)}", field)
         assert node.keys is not None
@@ -58,11 +61,13 @@ class Fields:
         return dict(node.value)
 
     def required(self, node: Node, m: dict[str, Node], key: str, field: str) -> Node:
+        """``m[key]``, or the error that ``key`` is missing from ``node``."""
         if key not in m:
             raise self.fail(node, f"missing required field {key!r}", join(field, key))
         return m[key]
 
     def text(self, node: Node, field: str, limit: int = limits.MAX_TEXT_CHARS) -> str:
+        """Text on one line (runs of white space become one space), at most ``limit`` long."""
         if (
             isinstance(node.value, bool)
             or node.value is None
@@ -94,6 +99,8 @@ class Fields:
         return "\n\n".join(paras)
 
     def duration(self, node: Node, field: str, *, allow_zero: bool = False) -> int:
+        """A duration (``90s``, ``1m30s``, a number of seconds) in ms, above zero unless
+        ``allow_zero``."""
         value = node.value
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, f"expected a finite duration, got {value}", field)
@@ -120,6 +127,7 @@ class Fields:
         return ms
 
     def integer(self, node: Node, field: str, low: int, high: int) -> int:
+        """A whole number from ``low`` to ``high``."""
         if isinstance(node.value, bool) or not isinstance(node.value, int):
             raise self.fail(node, f"expected a whole number, got {kind(node)}", field)
         if not low <= node.value <= high:
@@ -129,6 +137,7 @@ class Fields:
         return int(node.value)
 
     def number(self, node: Node, field: str, low: float, high: float) -> float:
+        """A number from ``low`` to ``high``."""
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             raise self.fail(node, f"expected a number, got {kind(node)}", field)
         if not low <= node.value <= high:
@@ -138,11 +147,13 @@ class Fields:
         return float(node.value)
 
     def boolean(self, node: Node, field: str) -> bool:
+        """``true`` or ``false``."""
         if not isinstance(node.value, bool):
             raise self.fail(node, f"expected true or false, got {kind(node)}", field)
         return node.value
 
     def template(self, node: Node, field: str, *, sided: bool) -> str:
+        """Text whose ``{placeholders}`` are known ones; ``{side}`` only if ``sided``."""
         text = self.text(node, field)
         try:
             parts = [
@@ -168,6 +179,8 @@ class Fields:
 
 
 def kind(node: Node) -> str:
+    """What a value is, as an error names it: ``a mapping``, ``a list``, ``nothing`` or the
+    value."""
     v = node.value
     if isinstance(v, dict):
         return "a mapping"
