@@ -34,10 +34,11 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
     import numpy as np
 
     from voiceguide import limiter, render
+    from voiceguide import storage as store
     from voiceguide.samples import as_mono
-    from voiceguide.voices import cache, store
+    from voiceguide.voices import entry
 
-    saved = limiter._floored, cache.check_entry, store.digest, store.read
+    saved = limiter._floored, entry.check_entry, store.digest, store.read
     if not checks:
 
         def trusting_read(path: Path, context: bytes) -> bytes:
@@ -49,7 +50,7 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
             return as_mono(x), np.asarray(p, dtype=np.float64)
 
         limiter._floored = no_floor
-        cache.check_entry = lambda samples, stats: None
+        entry.check_entry = lambda samples, stats: None
         store.read = trusting_read
     try:
         start = time.process_time()
@@ -57,7 +58,7 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
             pass
         return time.process_time() - start
     finally:
-        limiter._floored, cache.check_entry, store.digest, store.read = saved
+        limiter._floored, entry.check_entry, store.digest, store.read = saved
 
 
 def main() -> None:
@@ -68,10 +69,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
         os.environ["VOICEGUIDE_CACHE_DIR"] = str(Path(tmp) / "cache")
         from voiceguide import pipeline
-        from voiceguide.render import CEILING_DBTP, TARGET_LUFS
+        from voiceguide.render import cached_level
 
         _, compiled, bank = pipeline.compile_script(REPO / "scripts" / "daily.yaml")
-        level = pipeline._level(compiled.timeline, bank, CEILING_DBTP, TARGET_LUFS)
+        level = cached_level(compiled.timeline, bank)
         render_cpu(True, compiled, bank, level)  # page cache and imports warm
         with_checks, without = [], []
         for _ in range(args.repeat):

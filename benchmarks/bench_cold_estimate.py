@@ -6,7 +6,7 @@ Run from the repository root (about half a minute)::
 
 For each built-in routine, on a fresh empty cache: compile on a thread as ``voiceguide play``
 does, take the first part it hands on, estimate the level as a cold start does
-(``player.compiling.estimate_level``), then wait for the whole and compare with the exact
+(``render.estimate_level``), then wait for the whole and compare with the exact
 level (``render.analyse``) that the player goes over to. Prints estimate minus exact, in dB
 of overall gain (negative: the cold start begins quieter than the export).
 """
@@ -40,17 +40,19 @@ def _builtins() -> list[Path]:
 
 def _error_db(script: Path) -> float:
     from voiceguide import pipeline
-    from voiceguide.player.compiling import Compiling, estimate_level
-    from voiceguide.render import analyse
+    from voiceguide.compile import compile_routine
+    from voiceguide.compile_job import Compiling
+    from voiceguide.player.play import FIRST_PART_MS
+    from voiceguide.render import analyse, estimate_level
     from voiceguide.timeline import Timeline
 
     routine = pipeline.load(script)
     bank = pipeline.open_bank()
-    job = Compiling(routine, bank)
-    first = job.first(pipeline.FIRST_PART_MS)
+    job = Compiling(routine, bank, "run 'voiceguide check'")
+    first = job.first(FIRST_PART_MS)
     if not isinstance(first, Timeline):  # laid out before any part was handed on
         return 0.0
-    estimate = estimate_level(routine, bank, first)
+    estimate = estimate_level(first, bank, lambda guess: compile_routine(routine, guess).timeline)
     whole = job.result().timeline
     bank.wait()
     exact = analyse(whole, bank)

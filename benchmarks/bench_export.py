@@ -138,6 +138,7 @@ def encoder_floor(wav: Path) -> float:
 
     from voiceguide import render
     from voiceguide.export import mp3
+    from voiceguide.export.bitrate import DEFAULT_BITRATE
     from voiceguide.units import SAMPLE_RATE
 
     pcm, rate = soundfile.read(str(wav), dtype="int16")
@@ -151,7 +152,7 @@ def encoder_floor(wav: Path) -> float:
     encoder.set_channels(1)
     encoder.set_in_sample_rate(SAMPLE_RATE)
     encoder.set_out_sample_rate(SAMPLE_RATE)
-    encoder.set_bit_rate(mp3.DEFAULT_BITRATE)
+    encoder.set_bit_rate(DEFAULT_BITRATE)
     encoder.set_quality(mp3.QUALITY)
     encoder.silence()
     size = 0

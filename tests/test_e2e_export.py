@@ -205,11 +205,12 @@ def test_a_lossy_file_over_the_peak_is_encoded_again_before_it_replaces_the_targ
     no headroom), it is discarded and the mix is encoded once more, quieter by the excess:
     the target is replaced once, by a file under the limit."""
     import voiceguide.export.atomic
+    import voiceguide.export.routine
     import voiceguide.pipeline
 
     limit = -2.5
-    monkeypatch.setattr(voiceguide.pipeline, "LOSSY_PEAK_DBTP", limit)
-    monkeypatch.setattr(voiceguide.pipeline, "OVERSHOOT_DB", {".mp3": -5.0, ".ogg": -5.0})
+    monkeypatch.setattr(voiceguide.export.routine, "LOSSY_PEAK_DBTP", limit)
+    monkeypatch.setattr(voiceguide.export.routine, "OVERSHOOT_DB", {".mp3": -5.0, ".ogg": -5.0})
     replaced: list[str] = []
     real_replace = os.replace
 

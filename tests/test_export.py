@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from tests.conftest import REPO, ffprobe
 from tests.conftest import blocks_of as shared_blocks_of
 from voiceguide.errors import ExportError
-from voiceguide.export import WRITERS, export_audio, export_split, export_subtitles, writer_for
+from voiceguide.export import WRITERS, export_audio, export_subtitles, writer_for
 from voiceguide.export.atomic import atomic_group, atomic_path, write_text_atomic
 from voiceguide.export.base import TrackInfo
 from voiceguide.export.split import plan_parts, safe_title
@@ -317,7 +317,7 @@ def test_split_names_the_part_that_failed(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setitem(WRITERS, ".wav", lambda: factory)
     timeline = make_timeline()
     with pytest.raises(ExportError) as caught:
-        export_split(timeline, blocks_of(make_signal(timeline)), tmp_path / "d.wav")
+        export_audio(timeline, blocks_of(make_signal(timeline)), tmp_path / "d.wav", split=True)
     target = tmp_path / "d" / "02 - Cat-Cow.wav"
     assert str(caught.value) == f"cannot write {target}: No space left on device"
     assert list(tmp_path.iterdir()) == []
@@ -513,8 +513,8 @@ def test_split_wav_parts_add_up_to_the_whole(tmp_path: Path) -> None:
     timeline = make_timeline()
     signal = make_signal(timeline)
     seen: list[int] = []
-    written = export_split(
-        timeline, blocks_of(signal, 1_001), tmp_path / "daily.wav", progress=seen.append
+    written = export_audio(
+        timeline, blocks_of(signal, 1_001), tmp_path / "daily.wav", progress=seen.append, split=True
     )
     parts = plan_parts(timeline, tmp_path / "daily.wav")
     assert written == [p.path for p in parts] + [tmp_path / "daily.m3u"]
@@ -543,8 +543,8 @@ def test_split_wav_parts_add_up_to_the_whole(tmp_path: Path) -> None:
 
 def test_split_with_subtitles_writes_one_vtt_per_part(tmp_path: Path) -> None:
     timeline = make_timeline()
-    written = export_split(
-        timeline, blocks_of(make_signal(timeline)), tmp_path / "d.flac", subtitles=True
+    written = export_audio(
+        timeline, blocks_of(make_signal(timeline)), tmp_path / "d.flac", subtitles=True, split=True
     )
     names = [p.relative_to(tmp_path).as_posix() for p in written]
     assert names[-1] == "d.m3u" and "d/02 - Cat-Cow.vtt" in names
@@ -565,18 +565,23 @@ def test_interrupted_split_writes_nothing(tmp_path: Path, error: BaseException) 
     signal = make_signal(timeline)
     with pytest.raises(type(error)):
         # block 100 of 1000 frames is in the third part: two parts are already complete
-        export_split(timeline, failing_blocks(signal, error, after=100), tmp_path / "d.mp3")
+        export_audio(
+            timeline, failing_blocks(signal, error, after=100), tmp_path / "d.mp3", split=True
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_interrupted_split_keeps_the_previous_export(tmp_path: Path) -> None:
     timeline = make_timeline()
     signal = make_signal(timeline)
-    export_split(timeline, blocks_of(signal), tmp_path / "d.wav")
+    export_audio(timeline, blocks_of(signal), tmp_path / "d.wav", split=True)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     with pytest.raises(KeyboardInterrupt):
-        export_split(
-            timeline, failing_blocks(signal, KeyboardInterrupt(), after=100), tmp_path / "d.wav"
+        export_audio(
+            timeline,
+            failing_blocks(signal, KeyboardInterrupt(), after=100),
+            tmp_path / "d.wav",
+            split=True,
         )
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
@@ -584,5 +589,5 @@ def test_interrupted_split_keeps_the_previous_export(tmp_path: Path) -> None:
 
 def test_split_of_an_empty_routine_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="empty"):
-        export_split(Timeline("T", 0, 0, (), ()), iter(()), tmp_path / "t.mp3")
+        export_audio(Timeline("T", 0, 0, (), ()), iter(()), tmp_path / "t.mp3", split=True)
     assert list(tmp_path.iterdir()) == []

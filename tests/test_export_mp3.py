@@ -22,10 +22,11 @@ from numpy.typing import NDArray
 from tests.conftest import blocks_of as shared_blocks_of
 from tests.conftest import ffprobe
 from voiceguide.errors import ExportError
-from voiceguide.export import DEFAULT_BITRATE, export_audio, export_split
+from voiceguide.export import DEFAULT_BITRATE, export_audio
 from voiceguide.export.base import TrackInfo
+from voiceguide.export.bitrate import BITRATES
 from voiceguide.export.lametag import DECODER_DELAY, FrameHeader, crc16
-from voiceguide.export.mp3 import BITRATES, ENCODER_DELAY, Mp3Writer
+from voiceguide.export.mp3 import ENCODER_DELAY, Mp3Writer
 from voiceguide.export.split import plan_parts
 from voiceguide.timeline import Chapter, Speech, Timeline
 from voiceguide.units import SAMPLE_RATE, ms_to_frames
@@ -318,7 +319,7 @@ def test_default_artist(tmp_path: Path) -> None:
 def test_split_mp3_parts_are_exact_and_tagged(tmp_path: Path) -> None:
     timeline = make_timeline()
     signal = make_signal(timeline)
-    written = export_split(timeline, blocks_of(signal, 7_777), tmp_path / "daily.mp3")
+    written = export_audio(timeline, blocks_of(signal, 7_777), tmp_path / "daily.mp3", split=True)
     parts = plan_parts(timeline, tmp_path / "daily.mp3")
     assert written[-1] == tmp_path / "daily.m3u"
     total = 0

@@ -67,6 +67,7 @@ LAYERS: list[tuple[str, str]] = [
     ("voiceguide.player", "player"),
     ("voiceguide.export", "export"),
     ("voiceguide.render", "render"),
+    ("voiceguide.compile_job", "compile"),
     ("voiceguide.compile", "compile"),
     ("voiceguide.voices", "voices"),
     ("voiceguide.timeline", "timeline"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.errors import ExportError
+from voiceguide.export.bitrate import DEFAULT_BITRATE, check_bitrate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
     from voiceguide.export.base import WriterFactory
     from voiceguide.timeline import Timeline
-
-DEFAULT_BITRATE = 96  # kbps, MP3 only
 
 Check = Callable[[list[Path]], None]
 """Called with the finished audio files (temporary names) before they replace the targets."""
@@ -79,6 +78,7 @@ def export_audio(
     blocks: Iterable[NDArray[np.float32]],
     path: Path | str,
     *,
+    split: bool = False,
     bitrate: int = DEFAULT_BITRATE,
     progress: Callable[[int], None] | None = None,
     subtitles: bool = False,
@@ -86,20 +86,37 @@ def export_audio(
 ) -> list[Path]:
     """Write ``timeline``'s audio to ``path`` (and ``path`` with ``.vtt`` if ``subtitles``).
 
+    With ``split``, one file per chapter in a folder named after ``path``'s stem, plus an
+    M3U playlist (see ``voiceguide.export.split`` for the layout), each part with its own
+    ``.vtt`` if ``subtitles``.
+
     The files appear together when everything is written, or not at all; an existing target
     is left untouched on failure. ``progress`` gets the frames written so far after each
-    block; ``check`` gets the finished audio file (still under its temporary name) before
-    it replaces the target, and may refuse it by raising. Returns the paths written, audio
-    first.
+    block; ``check`` gets the finished audio files (still under their temporary names, in
+    order) before they replace the targets, and may refuse them by raising. Returns the
+    paths written, audio first (a split export's playlist last).
     """
     from voiceguide.export.atomic import atomic_group
     from voiceguide.export.base import whole_track
+    from voiceguide.export.split import export_split
     from voiceguide.export.stream import write_tracks
     from voiceguide.export.subtitles import subtitles_path, write_vtt
 
     target = Path(path)
     factory = writer_for(target)
-    _check_bitrate(target, bitrate)
+    if target.suffix.lower() == ".mp3":  # before any file is created or any block consumed
+        check_bitrate(bitrate)
+    if split:
+        return export_split(
+            timeline,
+            blocks,
+            target,
+            factory,
+            bitrate=bitrate,
+            progress=progress,
+            subtitles=subtitles,
+            check=check,
+        )
     written = [target]
     with atomic_group() as group:
         temp = group.path(target)
@@ -113,38 +130,6 @@ def export_audio(
     return written
 
 
-def export_split(
-    timeline: Timeline,
-    blocks: Iterable[NDArray[np.float32]],
-    path: Path | str,
-    *,
-    bitrate: int = DEFAULT_BITRATE,
-    progress: Callable[[int], None] | None = None,
-    subtitles: bool = False,
-    check: Check | None = None,
-) -> list[Path]:
-    """One file per chapter in a folder named after ``path``'s stem, plus an M3U playlist.
-
-    See ``voiceguide.export.split`` for the layout; ``check`` as for ``export_audio``, with
-    every part in order. Returns the paths written, playlist last.
-    """
-    from voiceguide.export.split import export_split as split
-
-    target = Path(path)
-    factory = writer_for(target)
-    _check_bitrate(target, bitrate)
-    return split(
-        timeline,
-        blocks,
-        target,
-        factory,
-        bitrate=bitrate,
-        progress=progress,
-        subtitles=subtitles,
-        check=check,
-    )
-
-
 def export_subtitles(timeline: Timeline, path: Path | str) -> Path:
     """Write the spoken cues as WebVTT to ``path`` (atomically); see ``subtitles``."""
     from voiceguide.export.subtitles import export_subtitles as write
@@ -152,19 +137,10 @@ def export_subtitles(timeline: Timeline, path: Path | str) -> Path:
     return write(timeline, path)
 
 
-def _check_bitrate(path: Path, bitrate: int) -> None:
-    """Reject a bad MP3 bitrate before any file is created or any block consumed."""
-    if path.suffix.lower() == ".mp3":
-        from voiceguide.export.mp3 import check_bitrate
-
-        check_bitrate(bitrate)
-
-
 __all__ = [
     "DEFAULT_BITRATE",
     "WRITERS",
     "export_audio",
-    "export_split",
     "export_subtitles",
     "writer_for",
 ]

@@ -66,10 +66,21 @@ class Closable(Protocol):
 
 
 class FileWriterBase:
-    """The context-manager half of an ``AudioWriter`` over one open file (``self._file``):
-    leaving closes it; after an error, a failing close does not hide the first error."""
+    """What ``AudioWriter``s over one open file (``self._file``) share: ``write`` passes
+    each non-empty block to ``_write``; leaving stops the writer's own work (``_stop``) and
+    closes the file; after an error, a failing close does not hide the first error."""
 
     _file: Closable
+
+    def _write(self, block: NDArray[np.float32]) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        """Stop what the writer runs besides the file (a thread); nothing by default."""
+
+    def write(self, block: NDArray[np.float32]) -> None:
+        if block.size:
+            self._write(block)
 
     def __enter__(self) -> Self:
         return self
@@ -80,6 +91,7 @@ class FileWriterBase:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._stop()
         if exc is None:
             self._file.close()
             return

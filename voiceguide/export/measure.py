@@ -3,18 +3,16 @@
 A lossy encoder changes the peaks (its filters ring, its quantisation adds), so what a
 listener gets is known only from the decoded file: ``measure`` decodes the files one after
 another (soundfile: libsndfile with mpg123 and libvorbis) and meters them as one stream.
-Decoding runs on a thread of its own while the meter runs on this one. What the decoders
-print to stderr on their own (mpg123 reports a granule over its bit budget that LAME's
-bit reservoir allows) is kept off the terminal.
+Decoding runs on a thread of its own (``render.prefetch``) while the meter runs on this
+one. What the decoders print to stderr on their own (mpg123 reports a granule over its bit
+budget that LAME's bit reservoir allows) is kept off the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import soundfile
 from numpy.typing import NDArray
 
 from voiceguide.loudness import LoudnessMeter
+from voiceguide.render.ahead import prefetch
 from voiceguide.units import SAMPLE_RATE
 
 _BLOCK = 10 * SAMPLE_RATE
@@ -32,7 +31,7 @@ def measure(paths: Sequence[Path]) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) of ``paths`` decoded in order."""
     meter = LoudnessMeter(SAMPLE_RATE)
     with _quiet_stderr():
-        for block in _ahead(_decoded(paths)):
+        for block in prefetch(_decoded(paths), 4, name="voiceguide-decode"):
             meter.add(block)
     return meter.integrated(), meter.true_peak_db()
 
@@ -41,37 +40,6 @@ def _decoded(paths: Sequence[Path]) -> Iterator[NDArray[np.float32]]:
     for path in paths:
         with soundfile.SoundFile(str(path)) as f:
             yield from f.blocks(blocksize=_BLOCK, dtype="float32")
-
-
-def _ahead(blocks: Iterator[NDArray[np.float32]]) -> Iterator[NDArray[np.float32]]:
-    """``blocks`` produced on a thread, a few ahead; its exception re-raised here."""
-    q: queue.Queue[NDArray[np.float32] | BaseException | None] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                while not stop.is_set():
-                    try:
-                        q.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(None)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    thread = threading.Thread(target=produce, name="voiceguide-decode", daemon=True)
-    thread.start()
-    try:
-        while (item := q.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
 
 
 @contextlib.contextmanager

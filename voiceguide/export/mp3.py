@@ -15,7 +15,6 @@ import contextlib
 import queue
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 import lameenc
@@ -24,6 +23,7 @@ from numpy.typing import NDArray
 
 from voiceguide.errors import ExportError
 from voiceguide.export.base import FileWriterBase, TrackInfo
+from voiceguide.export.bitrate import BITRATES, DEFAULT_BITRATE, check_bitrate
 from voiceguide.export.id3tag import render_id3
 from voiceguide.export.lametag import (
     FrameHeader,
@@ -40,18 +40,8 @@ ENCODER_DELAY = 576
 # LAME -q: 5 is its default ("good"); 2 is 2.5x slower, 7 is 1.5x faster but drops
 # psychoacoustic noise shaping that speech at 64 kbps benefits from.
 QUALITY = 5
-DEFAULT_BITRATE = 96  # kbit/s; keep equal to voiceguide.export.DEFAULT_BITRATE
-# MPEG-2 Layer III (sample rates 16-24 kHz) constant bitrates.
-BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _FLUSH_BYTES = 256 * 1024  # encoded bytes gathered before a CRC update and a write
 _QUEUE_BLOCKS = 8  # PCM blocks waiting for the encoder
-
-
-def check_bitrate(bitrate: int) -> None:
-    """Raise ExportError unless ``bitrate`` is a valid CBR rate at SAMPLE_RATE."""
-    if bitrate not in BITRATES:
-        supported = ", ".join(str(rate) for rate in BITRATES)
-        raise ExportError(f"MP3 bitrate {bitrate} kbps is not supported; use one of {supported}")
 
 
 class Mp3Writer(FileWriterBase):
@@ -92,9 +82,7 @@ class Mp3Writer(FileWriterBase):
             self._file.close()
             raise
 
-    def write(self, block: NDArray[np.float32]) -> None:
-        if not block.size:
-            return
+    def _write(self, block: NDArray[np.float32]) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._encode, name="voiceguide-lame")
             self._thread.start()
@@ -136,18 +124,12 @@ class Mp3Writer(FileWriterBase):
         self._thread.join()
         self._thread = None
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _stop(self) -> None:
         if self._thread is not None:  # an error cut the track short: stop the encoder
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._pcm.get_nowait()
             self._join()
-        super().__exit__(exc_type, exc, tb)
 
     def finish(self) -> None:
         self._join()

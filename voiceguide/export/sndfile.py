@@ -75,9 +75,7 @@ class SoundFileWriter(FileWriterBase):
             self._file.close()
             raise
 
-    def write(self, block: NDArray[np.float32]) -> None:
-        if not block.size:
-            return
+    def _write(self, block: NDArray[np.float32]) -> None:
         with _as_oserror(self._path):
             self._file.write(to_pcm16(block) if self._pcm else clip_unit(block))
 

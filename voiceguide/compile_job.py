@@ -1,50 +1,53 @@
-"""A cold start: compile on a thread and play the timeline's prefixes as they come.
+"""The compiler on a thread, handing on the timeline's prefixes as they are laid out.
 
 The first time a routine plays, every cue has to be spoken into the speech cache before the
 whole timeline is known (each clip's length places what follows it). ``Compiling`` runs
 ``compile_routine`` on a thread and hands on its prefixes (everything before a point that
-nothing later can change), so the player starts on the first one: the intro's first
-paragraph, or the first step. ``EstimatingBank`` lets the player pick a provisional
-loudness level before the rest is spoken; the exact one follows (``Session.set_level``).
+nothing later can change), so a player can start on the first one: the intro's first
+paragraph, or the first step. A follower gets each newer prefix, then the whole, or the
+error that stopped the compiler (cues that do not fit included: ``refuse_misfits``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from voiceguide.compile import Compiled, compile_routine
-from voiceguide.model import Routine, VoiceSettings
+from voiceguide.errors import CueFitError
+from voiceguide.model import Routine
 from voiceguide.timeline import Timeline
-from voiceguide.units import ms_to_frames
-from voiceguide.voices.base import Clip
 from voiceguide.voices.cache import SpeechCache
 
-if TYPE_CHECKING:
-    from voiceguide.render import Level
-
-# How long espeak-ng takes to say a character at its default 175 words a minute, measured
-# on the built-in routines (63 ms at 160): enough to guess a routine's loudness with.
-MS_PER_CHAR_AT_175 = 57.0
-
 Listener = Callable[[Timeline, bool], None]
+ErrorListener = Callable[[BaseException], None]
+
+
+def refuse_misfits(compiled: Compiled, consequence: str) -> None:
+    """Raise CueFitError, listing them, if cues of ``compiled`` do not fit; ``consequence``
+    ends its first line ("nothing was exported", "run 'voiceguide check'")."""
+    if compiled.issues:
+        lines = "\n".join(str(i) for i in compiled.issues)
+        raise CueFitError(f"{len(compiled.issues)} cue(s) do not fit; {consequence}:\n{lines}")
 
 
 class Compiling:
-    """``compile_routine`` on a thread; ``first`` waits for something to play."""
+    """``compile_routine`` on a thread; ``first`` waits for something to play.
 
-    def __init__(self, routine: Routine, bank: SpeechCache) -> None:
+    A follower's whole timeline must fit: if cues do not, it gets a CueFitError (with
+    ``misfits`` as its consequence) instead.
+    """
+
+    def __init__(self, routine: Routine, bank: SpeechCache, misfits: str) -> None:
         self.routine = routine
         self.bank = bank
+        self.misfits = misfits
         self._cond = threading.Condition()
         self._prefix: Timeline | None = None
         self._compiled: Compiled | None = None
         self._error: BaseException | None = None
         self._listener: Listener | None = None
-        self._on_error: Callable[[BaseException], None] | None = None
+        self._on_error: ErrorListener | None = None
         threading.Thread(target=self._run, name="voiceguide-compile", daemon=True).start()
 
     def _run(self) -> None:
@@ -60,10 +63,10 @@ class Compiling:
             return
         with self._cond:
             self._compiled = compiled
-            listener = self._listener
+            listener, on_error = self._listener, self._on_error
             self._cond.notify_all()
-        if listener is not None:
-            listener(compiled.timeline, True)
+        if listener is not None and on_error is not None:
+            self._hand_on(compiled, listener, on_error)
 
     def _on_final(self, prefix: Timeline) -> None:
         with self._cond:
@@ -72,6 +75,15 @@ class Compiling:
             self._cond.notify_all()
         if listener is not None:
             listener(prefix, False)
+
+    def _hand_on(self, compiled: Compiled, listener: Listener, on_error: ErrorListener) -> None:
+        """The whole to a follower, if its cues fit."""
+        try:
+            refuse_misfits(compiled, self.misfits)
+        except CueFitError as exc:
+            on_error(exc)
+            return
+        listener(compiled.timeline, True)
 
     def first(self, min_ms: int) -> Compiled | Timeline:
         """The whole, once laid out; but if cues have to be spoken into the cache (a cold
@@ -98,7 +110,11 @@ class Compiling:
             assert self._compiled is not None
             return self._compiled
 
-    def follow(self, listener: Listener, on_error: Callable[[BaseException], None]) -> None:
+    def whole(self) -> Timeline:
+        """The whole timeline (waits for it); raises what stopped the compiler."""
+        return self.result().timeline
+
+    def follow(self, listener: Listener, on_error: ErrorListener) -> None:
         """Call ``listener(timeline, complete)`` with each newer prefix and the whole (from
         the compiler's thread), starting with the latest now; ``on_error`` if it fails."""
         with self._cond:
@@ -107,46 +123,6 @@ class Compiling:
         if error is not None:
             on_error(error)
         elif compiled is not None:
-            listener(compiled.timeline, True)
+            self._hand_on(compiled, listener, on_error)
         elif prefix is not None:
             listener(prefix, False)
-
-
-class EstimatingBank:
-    """The speech cache as far as it goes, and a guess for the rest: for a level estimate.
-
-    Clips already spoken are themselves; the others get a length guessed from their text,
-    and stay "being prepared" for good, so ``analyse(estimate=True)`` lets a ready clip's
-    stats stand in for them. Nothing is synthesised.
-    """
-
-    def __init__(self, bank: SpeechCache) -> None:
-        self.bank = bank
-        self._never: Future[None] = Future()
-
-    def clip(self, text: str, voice: VoiceSettings) -> Clip:
-        known = self.bank.known(text, voice)
-        if known is not None:
-            return known
-        ms = len(text) * MS_PER_CHAR_AT_175 * 175 / max(1, int(voice.rate))
-        return Clip(f"guess-{len(text)}", ms_to_frames(round(ms)), Path(), self._never)
-
-
-def estimated_timeline(routine: Routine, bank: SpeechCache) -> Timeline:
-    """The routine laid out with the clips spoken so far and guessed lengths for the rest."""
-    return compile_routine(routine, EstimatingBank(bank)).timeline
-
-
-def estimate_level(routine: Routine, bank: SpeechCache, prefix: Timeline) -> Level:
-    """The provisional level a cold start plays ``prefix`` at.
-
-    Waits for the prefix's own clips (the player needs them first anyway; and they stand in
-    for the clips not yet spoken), then analyses the estimated layout.
-    """
-    from voiceguide.render import analyse
-
-    for speech in prefix.speech:
-        known = bank.known(speech.text, speech.voice)
-        if known is not None:
-            known.ready()
-    return analyse(estimated_timeline(routine, bank), EstimatingBank(bank), estimate=True)
