@@ -14,60 +14,57 @@ from voiceguide.model import VoiceSettings
 
 ToneName = Literal["inhale", "exhale", "hold", "chime", "tick"]
 
+# Every ``step`` below is an index into the routine's steps (``Routine.steps``), or None for
+# what belongs to no step (the intro and the outro).
+
 
 @dataclass(frozen=True)
-class Speech:
-    """A spoken clip; ``duration_ms`` is measured from the rendered clip."""
+class _Span:
+    """What every event has: where it starts and how long it lasts."""
 
     start_ms: int
     duration_ms: int
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_ms
+
+
+@dataclass(frozen=True)
+class Speech(_Span):
+    """A spoken clip; ``duration_ms`` is measured from the rendered clip."""
+
     text: str
-    step: int | None  # index into Timeline.chapters' steps; None for intro/outro
+    step: int | None
     cue: str  # what produced it: instruction, switch, cue kind, breath, rest, intro, outro
     voice: VoiceSettings = VoiceSettings()
     kind: Literal["speech"] = "speech"
 
-    @property
-    def end_ms(self) -> int:
-        return self.start_ms + self.duration_ms
-
 
 @dataclass(frozen=True)
-class Tone:
+class Tone(_Span):
     """A synthesised tone: breath glides, the step chime, countdown ticks."""
 
-    start_ms: int
-    duration_ms: int
     tone: ToneName
     step: int | None
     kind: Literal["tone"] = "tone"
 
-    @property
-    def end_ms(self) -> int:
-        return self.start_ms + self.duration_ms
-
 
 @dataclass(frozen=True)
-class Silence:
+class Silence(_Span):
     """An explicit pause: a rest, or a wait for the listener ("wait": the player holds here
     until ready, saying ``remind`` every ``every_ms``; an export keeps the fixed length)."""
 
-    start_ms: int
-    duration_ms: int
     step: int | None
     reason: str
     remind: str | None = None
     every_ms: int = 0
     kind: Literal["silence"] = "silence"
 
-    @property
-    def end_ms(self) -> int:
-        return self.start_ms + self.duration_ms
-
 
 @dataclass(frozen=True)
 class Chapter:
-    """A chapter marker: one per step, plus the intro and outro when present."""
+    """A chapter marker: one per step (its ``step``), plus the intro and outro when present."""
 
     start_ms: int
     end_ms: int
