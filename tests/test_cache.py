@@ -19,7 +19,8 @@ from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
 from voiceguide.voices.base import Clip, Engine
-from voiceguide.voices.cache import IDENTITIES, SUFFIX, SpeechCache, entry_frames, read_entry
+from voiceguide.voices.cache import IDENTITIES, SpeechCache
+from voiceguide.voices.entry import SUFFIX, entry_frames, read_entry
 from voiceguide.voices.fake import FakeEngine, speech_ms
 
 FAKE = VoiceSettings(engine="fake")

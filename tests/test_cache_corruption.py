@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import REPO, write
 from voiceguide import storage as store
-from voiceguide.voices.cache import SUFFIX, read_entry, write_entry
+from voiceguide.voices.entry import SUFFIX, read_entry, write_entry
 
 SCRIPT = """\
 title: Corruption check

@@ -21,6 +21,7 @@ from tests.conftest import write
 from voiceguide import manifest
 from voiceguide.cli.run import Run
 from voiceguide.export import DEFAULT_BITRATE
+from voiceguide.voices.installed import dist_version
 
 HEAVY = {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
 
@@ -227,11 +228,11 @@ def test_an_export_is_current_until_something_changes(
 
 @pytest.mark.parametrize("dist", ["pyttsx3", "numpy", "PyYAML", "pyyaml", "typer", "voiceguide"])
 def test_dist_version_is_importlib_metadatas(dist: str) -> None:
-    assert manifest.dist_version(dist) == metadata.version(dist)
+    assert dist_version(dist) == metadata.version(dist)
 
 
 def test_dist_version_of_a_missing_distribution() -> None:
-    assert manifest.dist_version("piper-tts") is None
+    assert dist_version("piper-tts") is None
     assert manifest.engine_fingerprint("piper") == "piper;piper-tts=missing"
 
 
@@ -248,12 +249,12 @@ def test_dist_version_reads_dist_info_and_defers_the_rest(
     write(second, "Metadata-Version: 1.1\nName: other\nVersion: 3\n", "other-3.egg-info/PKG-INFO")
     monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(first), str(second)])
     metadata_version = metadata.version
-    assert manifest.dist_version("demo-pkg") == "1.2rc1" == metadata_version("demo-pkg")
-    assert manifest.dist_version("Demo_Pkg") == "1.2rc1"
-    assert manifest.dist_version("other") == "3" == metadata_version("other")  # egg-info
+    assert dist_version("demo-pkg") == "1.2rc1" == metadata_version("demo-pkg")
+    assert dist_version("Demo_Pkg") == "1.2rc1"
+    assert dist_version("other") == "3" == metadata_version("other")  # egg-info
     monkeypatch.setattr(sys, "path", [str(second), str(first)])
-    assert manifest.dist_version("demo-pkg") == "0.5" == metadata_version("demo-pkg")
-    assert manifest.dist_version("absent") is None
+    assert dist_version("demo-pkg") == "0.5" == metadata_version("demo-pkg")
+    assert dist_version("absent") is None
 
 
 def test_engine_fingerprint_keeps_its_form() -> None:

@@ -12,10 +12,12 @@ import pytest
 from tests.conftest import REPO
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
-from voiceguide.voices import ENGINES, HintedEngine, get_engine
-from voiceguide.voices import pyttsx3_engine as p3
-from voiceguide.voices.base import VoiceInfo
+from voiceguide.voices import ENGINES, get_engine
+from voiceguide.voices import espeak as p3
+from voiceguide.voices import pyttsx3_driver as driver
+from voiceguide.voices.base import HintedEngine, VoiceInfo
 from voiceguide.voices.fake import FAKE_RATE, FakeEngine, speech_ms
+from voiceguide.voices.resolve import resolve_voice
 
 CUE = "Breathe in slowly and relax your shoulders"
 
@@ -31,15 +33,15 @@ def voiced(samples: np.ndarray, rate: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def engine() -> p3.Pyttsx3Engine:
-    return p3.Pyttsx3Engine()
+def engine() -> p3.EspeakEngine:
+    return p3.EspeakEngine()
 
 
 # -- the real engine (pyttsx3 + espeak-ng) ---------------------------------------------------
 
 
 @pytest.mark.e2e
-def test_speaks_a_plausible_clip(engine: p3.Pyttsx3Engine) -> None:
+def test_speaks_a_plausible_clip(engine: p3.EspeakEngine) -> None:
     samples, rate = engine.synthesize(CUE, VoiceSettings())
     assert samples.dtype == np.float32
     assert samples.ndim == 1
@@ -50,7 +52,7 @@ def test_speaks_a_plausible_clip(engine: p3.Pyttsx3Engine) -> None:
 
 @pytest.mark.e2e
 def test_stdout_and_stderr_stay_clean(
-    engine: p3.Pyttsx3Engine, capfd: pytest.CaptureFixture[str]
+    engine: p3.EspeakEngine, capfd: pytest.CaptureFixture[str]
 ) -> None:
     capfd.readouterr()
     engine.synthesize("Switch sides.", VoiceSettings())
@@ -62,10 +64,10 @@ def test_stdout_and_stderr_stay_clean(
 
 @pytest.mark.e2e
 def test_public_save_to_file_path_works_and_stays_quiet(
-    engine: p3.Pyttsx3Engine, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    engine: p3.EspeakEngine, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fallback used by SAPI5/NSSS: pyttsx3 prints "Audio saved to" from espeak's thread."""
-    monkeypatch.setattr(p3, "_espeak_binding", lambda shared: None)
+    monkeypatch.setattr(driver, "espeak_binding", lambda shared: None)
     capfd.readouterr()
     samples, rate = engine.synthesize("Hold", VoiceSettings())
     out, err = capfd.readouterr()
@@ -76,7 +78,7 @@ def test_public_save_to_file_path_works_and_stays_quiet(
 
 
 @pytest.mark.e2e
-def test_rate_changes_duration_every_time(engine: p3.Pyttsx3Engine) -> None:
+def test_rate_changes_duration_every_time(engine: p3.EspeakEngine) -> None:
     """pyttsx3's own run loop drops rate changes at random; alternate to catch that."""
     slow, fast = VoiceSettings(rate=120), VoiceSettings(rate=240)
     durations: dict[int, list[float]] = {120: [], 240: []}
@@ -89,7 +91,7 @@ def test_rate_changes_duration_every_time(engine: p3.Pyttsx3Engine) -> None:
 
 
 @pytest.mark.e2e
-def test_settings_do_not_leak_between_utterances(engine: p3.Pyttsx3Engine) -> None:
+def test_settings_do_not_leak_between_utterances(engine: p3.EspeakEngine) -> None:
     """espeak-ng jitters (and its end padding varies), so compare the voiced parts."""
     a, rate = engine.synthesize("Ten seconds left", VoiceSettings(voice="en-us"))
     engine.synthesize("Something else in between", VoiceSettings(voice="de", rate=300, volume=0.2))
@@ -99,7 +101,7 @@ def test_settings_do_not_leak_between_utterances(engine: p3.Pyttsx3Engine) -> No
 
 
 @pytest.mark.e2e
-def test_same_text_same_samples_whatever_was_spoken_before(engine: p3.Pyttsx3Engine) -> None:
+def test_same_text_same_samples_whatever_was_spoken_before(engine: p3.EspeakEngine) -> None:
     """A, B, A: espeak-ng keeps state between utterances, which shifted the second A by a
     few samples (up to 100 ms on longer texts); each text now starts from the same state,
     in this process and in a new one."""
@@ -114,8 +116,8 @@ def test_same_text_same_samples_whatever_was_spoken_before(engine: p3.Pyttsx3Eng
     code = (
         "import hashlib, sys\n"
         "from voiceguide.model import VoiceSettings\n"
-        "from voiceguide.voices.pyttsx3_engine import Pyttsx3Engine\n"
-        "samples, _ = Pyttsx3Engine().synthesize(sys.argv[1], VoiceSettings())\n"
+        "from voiceguide.voices.espeak import EspeakEngine\n"
+        "samples, _ = EspeakEngine().synthesize(sys.argv[1], VoiceSettings())\n"
         "print(hashlib.sha256(samples.tobytes()).hexdigest())\n"
     )
     fresh = subprocess.run(
@@ -125,7 +127,7 @@ def test_same_text_same_samples_whatever_was_spoken_before(engine: p3.Pyttsx3Eng
 
 
 @pytest.mark.e2e
-def test_a_very_long_text_never_reaches_espeak_whole(engine: p3.Pyttsx3Engine) -> None:
+def test_a_very_long_text_never_reaches_espeak_whole(engine: p3.EspeakEngine) -> None:
     """espeak-ng crashed with SIGSEGV (exit 139) on a 50 000-character cue: long texts are
     spoken in parts, and texts beyond the engine's limit are refused with one line."""
     long = "Relax your jaw and let your shoulders drop. " * 30  # 1320 characters
@@ -149,12 +151,12 @@ def test_split_text_cuts_at_sentences_then_clauses_then_words() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("wanted", ["en-us", "EN_US", "English (America)", "gmw/en-US"])
-def test_voice_by_id_name_or_language(engine: p3.Pyttsx3Engine, wanted: str) -> None:
+def test_voice_by_id_name_or_language(engine: p3.EspeakEngine, wanted: str) -> None:
     assert "voice=gmw/en-us;" in engine.identity(VoiceSettings(voice=wanted))
 
 
 @pytest.mark.e2e
-def test_default_voice_is_english_and_voices_differ(engine: p3.Pyttsx3Engine) -> None:
+def test_default_voice_is_english_and_voices_differ(engine: p3.EspeakEngine) -> None:
     ident = engine.identity(VoiceSettings())
     assert ident.startswith("pyttsx3=2.") and "driver=espeak" in ident
     assert "voice=gmw/en;" in ident and "espeak-ng=1." in ident
@@ -164,7 +166,7 @@ def test_default_voice_is_english_and_voices_differ(engine: p3.Pyttsx3Engine) ->
 
 
 @pytest.mark.e2e
-def test_unknown_voice_names_the_fix(engine: p3.Pyttsx3Engine) -> None:
+def test_unknown_voice_names_the_fix(engine: p3.EspeakEngine) -> None:
     with pytest.raises(EngineError) as info:
         engine.synthesize("Hold", VoiceSettings(voice="en-uss"))
     message = str(info.value)
@@ -174,13 +176,13 @@ def test_unknown_voice_names_the_fix(engine: p3.Pyttsx3Engine) -> None:
 
 
 @pytest.mark.e2e
-def test_ambiguous_voice_lists_candidates(engine: p3.Pyttsx3Engine) -> None:
+def test_ambiguous_voice_lists_candidates(engine: p3.EspeakEngine) -> None:
     with pytest.raises(EngineError, match=r"matches \d+ voices, e\.g\. .*English \("):
         engine.identity(VoiceSettings(voice="english"))
 
 
 @pytest.mark.e2e
-def test_voices_lists_voice_infos(engine: p3.Pyttsx3Engine) -> None:
+def test_voices_lists_voice_infos(engine: p3.EspeakEngine) -> None:
     voices = engine.voices()
     assert len(voices) > 20
     assert all(isinstance(v, VoiceInfo) for v in voices)
@@ -189,14 +191,14 @@ def test_voices_lists_voice_infos(engine: p3.Pyttsx3Engine) -> None:
 
 
 @pytest.mark.e2e
-def test_identity_hint_is_cheap_facts(engine: p3.Pyttsx3Engine) -> None:
+def test_identity_hint_is_cheap_facts(engine: p3.EspeakEngine) -> None:
     assert isinstance(engine, HintedEngine)
     hint = engine.identity_hint(VoiceSettings())
     assert hint is not None and "libespeak-ng.so" in hint
     assert hint == engine.identity_hint(VoiceSettings(voice="de"))
 
 
-def test_empty_text_is_a_value_error(engine: p3.Pyttsx3Engine) -> None:
+def test_empty_text_is_a_value_error(engine: p3.EspeakEngine) -> None:
     with pytest.raises(ValueError):
         engine.synthesize("  ", VoiceSettings())
 
@@ -207,11 +209,11 @@ def test_engine_that_cannot_start_names_the_fix(monkeypatch: pytest.MonkeyPatch)
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("This means you probably do not have eSpeak or eSpeak-ng installed!")
 
-    monkeypatch.setattr(p3, "_SHARED", None)
+    monkeypatch.setattr(driver, "_SHARED", None)
     monkeypatch.setattr(pyttsx3, "init", broken)
     monkeypatch.setattr(sys, "platform", "linux")
     with pytest.raises(EngineError, match=r"sudo apt install espeak-ng") as info:
-        p3.Pyttsx3Engine().synthesize("Hold", VoiceSettings())
+        p3.EspeakEngine().synthesize("Hold", VoiceSettings())
     assert "could not start" in str(info.value)
 
 
@@ -221,14 +223,14 @@ def test_resolve_voice_rules() -> None:
         VoiceInfo("gmw/en", "English (Great Britain)", ("en-gb",)),
         VoiceInfo("gmw/en-us", "English (America)", ("en-us",)),
     ]
-    assert p3.resolve_voice(voices, None, "gmw/en").id == "gmw/en"
-    assert p3.resolve_voice(voices, None, "gmw/de").id == "gmw/en"  # default not English
-    assert p3.resolve_voice(voices, "en-gb", None).id == "gmw/en"  # by language
-    assert p3.resolve_voice(voices, "en_US", None).id == "gmw/en-us"
-    assert p3.resolve_voice(voices, "german", None).id == "gmw/de"
-    assert p3.resolve_voice(voices, "america", None).id == "gmw/en-us"  # unique name part
+    assert resolve_voice(voices, None, "gmw/en", "pyttsx3").id == "gmw/en"
+    assert resolve_voice(voices, None, "gmw/de", "pyttsx3").id == "gmw/en"  # default not English
+    assert resolve_voice(voices, "en-gb", None, "pyttsx3").id == "gmw/en"  # by language
+    assert resolve_voice(voices, "en_US", None, "pyttsx3").id == "gmw/en-us"
+    assert resolve_voice(voices, "german", None, "pyttsx3").id == "gmw/de"
+    assert resolve_voice(voices, "america", None, "pyttsx3").id == "gmw/en-us"  # unique name part
     with pytest.raises(EngineError, match="matches 2 voices"):
-        p3.resolve_voice(voices, "english", None)
+        resolve_voice(voices, "english", None, "pyttsx3")
 
 
 # -- registry -----------------------------------------------------------------------------
@@ -288,12 +290,12 @@ def test_fake_gives_silence_for_nothing_speakable() -> None:
 
 
 @pytest.mark.e2e
-def test_a_failing_utterance_ends_only_its_child(engine: p3.Pyttsx3Engine) -> None:
+def test_a_failing_utterance_ends_only_its_child(engine: p3.EspeakEngine) -> None:
     """Each utterance runs in a child of the espeak-ng helper: one that dies (here, a
     request it cannot read) is a status, and the next text is spoken as usual."""
     before, rate = engine.synthesize("Hold", VoiceSettings())
     bad = {"voice": "gmw/en-US", "rate": "fast", "volume": 100, "pitch": 50, "text": "Hold"}
-    status, _, pcm = p3._WORKER.speak(bad, timeout=30)
+    status, _, pcm = p3._helper().speak(bad, timeout=30)
     assert status != 0 and pcm == b""
     after, _ = engine.synthesize("Hold", VoiceSettings())
     assert np.array_equal(before, after) and rate == 22_050
@@ -301,6 +303,6 @@ def test_a_failing_utterance_ends_only_its_child(engine: p3.Pyttsx3Engine) -> No
 
 def test_espeak_estimate_is_57_ms_a_character_at_175_wpm() -> None:
     """The cold-start guess; arithmetic only, the engine is not started."""
-    engine = p3.Pyttsx3Engine()
+    engine = p3.EspeakEngine()
     assert engine.estimate_ms("x" * 100, VoiceSettings(rate=175)) == 5700
     assert engine.estimate_ms("x" * 100, VoiceSettings(rate=350)) == 2850

@@ -1,30 +1,40 @@
 """The speech-engine interface and the clip type that the compiler and renderer use.
 
-An engine turns text into mono float samples at its own rate. The speech cache
-(``voiceguide.voices.cache``) wraps any engine: it resamples to ``units.SAMPLE_RATE``, trims
-the engine's leading and trailing silence, normalises loudness, and stores the clip under a
-content hash, so each (text, engine, voice, settings, version) is synthesised once.
+An engine turns text into mono float samples at its own rate. A script asks for a voice
+with ``model.VoiceSettings`` (engine, voice, words a minute, volume); each engine turns
+that request into its own ``settings()``, a frozen dataclass (espeak-ng: words a minute; a
+neural engine: a speed or length scale), with the sample rate it speaks at. The speech
+cache (``voiceguide.voices.cache``) wraps any engine: it resamples to ``units.SAMPLE_RATE``,
+trims the engine's leading and trailing silence, normalises loudness, and stores the clip
+under a content hash of the text, the engine's ``identity()`` and every field of its
+settings, so each clip is synthesised once.
 
-To add an engine: implement ``Engine`` and register its factory in
-``voiceguide.voices.ENGINES``.
+To add an engine: implement ``Engine`` (and ``BatchEngine`` if it speaks many texts
+faster at once) and register its factory in ``voiceguide.voices.ENGINES``. Creating an
+engine must be cheap: it loads its libraries, models and voices on first use, so that
+settings, estimates and fingerprints never start it.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from voiceguide.errors import EngineError
-from voiceguide.model import VoiceSettings
 from voiceguide.units import frames_to_ms
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from concurrent.futures import Future
+
     import numpy as np
     import numpy.typing as npt
 
+    from voiceguide.model import VoiceSettings
+
     Samples = npt.NDArray[np.float32]
+    Request = tuple[str, VoiceSettings]  # a text and the voice to speak it with
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,26 @@ class VoiceInfo:
     gender: str | None = None
 
 
+class EngineSettings(Protocol):
+    """An engine's own settings for one voice request: a frozen dataclass.
+
+    Every field is part of the speech-cache key, so a field is whatever changes the audio
+    (and nothing else). ``sample_rate`` is a class constant: the rate the engine speaks at.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    sample_rate: ClassVar[int]
+
+
 class Engine(Protocol):
-    """A text-to-speech engine."""
+    """A text-to-speech engine. Its audio depends only on the text, ``settings(voice)`` and
+    ``identity(voice)``: together they are the clip's cache key."""
 
     name: str
+
+    def settings(self, voice: VoiceSettings) -> EngineSettings:
+        """The engine's own settings for ``voice`` (cheap: the engine is not started)."""
+        ...
 
     def synthesize(self, text: str, voice: VoiceSettings) -> tuple[Samples, int]:
         """Speak ``text``: mono float32 samples in [-1, 1] and their sample rate."""
@@ -50,13 +76,30 @@ class Engine(Protocol):
         """A stable string naming engine version and resolved voice: part of the cache key."""
         ...
 
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        """A guess of how long ``text`` will sound, without speaking it or starting the
+        engine: what a cold start lays out the clips not yet spoken with."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Cheap install facts (package versions, data files) that change whenever the
+        engine could speak differently; never starts the engine. An export whose engine
+        fingerprint changed is made again."""
+        ...
+
     def voices(self) -> list[VoiceInfo]:
         """The voices this engine can use."""
         ...
 
-    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
-        """A guess of how long ``text`` will sound, without speaking it or starting the
-        engine: what a cold start lays out the clips not yet spoken with."""
+
+@runtime_checkable
+class BatchEngine(Protocol):
+    """Optional engine extension: speak many texts at once (in parallel, or in one loaded
+    session). The speech cache hands it every text a routine needs, in the order the
+    timeline needs them; without it, the cache calls ``synthesize`` once per text."""
+
+    def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
+        """``synthesize`` of each request, yielded in order, each as soon as it is ready."""
         ...
 
 
@@ -112,7 +155,7 @@ class Clip:
         if self.source is not None:
             return self.source.load_clip(self)
         from voiceguide.storage import BadEntry
-        from voiceguide.voices.cache import read_entry
+        from voiceguide.voices.entry import read_entry
 
         self.ready()
         try:
@@ -139,3 +182,16 @@ class SpeechBank(Protocol):
     def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
         """The engine's guess of the clip's length (``Engine.estimate_ms``); speaks nothing."""
         ...
+
+
+@runtime_checkable
+class PreparingBank(Protocol):
+    """Optional SpeechBank extension: be told every text ahead of the ``clip`` calls.
+
+    The compiler hands over the texts of a routine, in the order it will ask for them,
+    before laying it out; the bank may start speaking them (in the background, so the
+    first clip is ready as soon as before). A text it was told about and never asked for
+    costs time only; a text asked for and never told about is spoken when asked.
+    """
+
+    def prepare(self, requests: Sequence[Request]) -> None: ...
