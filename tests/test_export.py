@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,14 +261,60 @@ def test_missing_directory_is_an_export_error(tmp_path: Path) -> None:
     assert str(caught.value) == f"cannot write {target}: No such file or directory"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
+NOBODY = 65534  # the unprivileged user (and group) the read-only case runs as under root
+
+
+def export_error_as_nobody(target: Path) -> str:
+    """Export to ``target`` in a forked child running as user and group NOBODY; what it
+    raised (``ExportError: ...``), or ``"nothing"``. The child needs no file of the venv: the
+    writer is imported here first, so root's checkout may be closed to that user."""
+    writer_for(target)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+            try:
+                export_audio(make_timeline(), iter(()), target)
+                said = "nothing"
+            except BaseException as exc:
+                said = f"{type(exc).__name__}: {exc}"
+            os.write(write_end, said.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        said = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return said
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_read_only_directory_is_an_export_error(tmp_path: Path) -> None:
-    tmp_path.chmod(0o500)
-    try:
-        with pytest.raises(ExportError, match="Permission denied"):
-            export_audio(make_timeline(), iter(()), tmp_path / "a.wav")
-    finally:
-        tmp_path.chmod(0o700)
+    """A folder the user may not write to. Root may write anywhere, so as root (as in CI)
+    the export runs as an unprivileged user, on a folder root owns."""
+    if os.geteuid() != 0:
+        tmp_path.chmod(0o500)
+        try:
+            with pytest.raises(ExportError) as caught:
+                export_audio(make_timeline(), iter(()), tmp_path / "a.wav")
+        finally:
+            tmp_path.chmod(0o700)
+        said, folder, left = f"ExportError: {caught.value}", tmp_path, list(tmp_path.iterdir())
+    else:
+        # Under /tmp, not tmp_path: pytest's base folder is closed to other users.
+        folder = Path(tempfile.mkdtemp(prefix="voiceguide-read-only-"))
+        try:
+            folder.chmod(0o755)  # root's: others may look, not write
+            said = export_error_as_nobody(folder / "a.wav")
+            left = list(folder.iterdir())
+        finally:
+            shutil.rmtree(folder)
+    assert said == f"ExportError: cannot write {folder / 'a.wav'}: Permission denied"
+    assert left == []
 
 
 def test_disk_full_while_writing_is_an_export_error(
