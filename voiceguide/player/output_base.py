@@ -14,10 +14,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from voiceguide.errors import AudioDeviceError
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
-    Samples = npt.NDArray[np.float32]
+    from voiceguide.samples import Samples
 
 T = TypeVar("T")
 Pull = Callable[[int], "Samples"]

@@ -16,7 +16,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from voiceguide.player.output_base import Pull, Samples
+    from voiceguide.player.output_base import Pull
+    from voiceguide.samples import Samples
 
 _ZERO_CROSSINGS = 16
 _ROLLOFF = 0.9

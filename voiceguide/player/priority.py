@@ -1,9 +1,5 @@
-"""Scheduling for the audio threads: a higher priority where permitted, and a busy machine.
-
-On a busy machine the audio threads (and pacat or aplay) should get the CPU before the busy
-programs, and the output buffer should be longer, so that a thread scheduled late still
-finds audio to play.
-"""
+"""Scheduling for the audio threads: a higher priority where permitted (``raise_priority``),
+and a longer output buffer when the machine is busy as a play starts (``busy_machine``)."""
 
 from __future__ import annotations
 
