@@ -4,6 +4,8 @@ Every exporter takes the ``Timeline`` (titles, chapters, cues, duration) and the
 block stream (mono float32 at SAMPLE_RATE, any block sizes, exactly
 ``ms_to_frames(timeline.duration_ms)`` frames), writes block by block and replaces its
 targets atomically (see ``atomic``). The format follows the file suffix (``WRITERS``).
+``routine.export_timeline`` is the export's policy on top: it renders the timeline once,
+at the level each format gets, and measures what a lossy encoder made of it.
 
 This module stays light: numpy, soundfile, lameenc and mutagen are imported only when a
 writer is actually used.
