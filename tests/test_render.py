@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import SCRIPTS
 from voiceguide.compile import compile_routine
 from voiceguide.loudness import LoudnessMeter
-from voiceguide.render import analyse, render
+from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse, render
 from voiceguide.script import load_script
 from voiceguide.timeline import Timeline
 from voiceguide.units import SAMPLE_RATE
@@ -23,8 +23,13 @@ from voiceguide.voices.cache import SpeechCache
 BUILTINS = sorted(SCRIPTS.rglob("*.yaml"))
 
 
-def measured(timeline: Timeline, bank: SpeechCache, **kw: float) -> tuple[float, float]:
-    level = analyse(timeline, bank, **kw)
+def measured(
+    timeline: Timeline,
+    bank: SpeechCache,
+    ceiling_dbtp: float = CEILING_DBTP,
+    target_lufs: float = TARGET_LUFS,
+) -> tuple[float, float]:
+    level = analyse(timeline, bank, ceiling_dbtp=ceiling_dbtp, target_lufs=target_lufs)
     meter = LoudnessMeter(SAMPLE_RATE)
     for block in render(timeline, bank, level):
         meter.add(block)
@@ -99,3 +104,22 @@ def test_a_cold_estimate_is_close_to_the_exact_level(
     estimate = analyse(compile_routine(routine, guessed).timeline, guessed, estimate=True)
     total = estimate.gain_db + estimate.post_gain_db
     assert total == pytest.approx(exact.gain_db + exact.post_gain_db, abs=0.5)
+
+
+def test_speech_rendered_on_its_own_is_the_timeline_mix_of_it(fake_bank: SpeechCache) -> None:
+    """What the player says over a pause goes through the same mix: one Speech in a
+    timeline of its own, at the given level, padded with silence either side."""
+    from voiceguide.model import VoiceSettings
+    from voiceguide.render import Level, render_speech
+    from voiceguide.timeline import Speech
+    from voiceguide.units import ms_to_frames
+
+    voice = VoiceSettings()
+    clip = fake_bank.clip("Resuming Cat-Cow.", voice)
+    level = Level(3.0, -1.5, 0.5, -16.0, -1.0)
+    said = render_speech("Resuming Cat-Cow.", voice, fake_bank, level, pad_ms=300)
+    assert len(said) == ms_to_frames(clip.duration_ms + 600)
+    assert not said[: ms_to_frames(300)].any() and not said[-ms_to_frames(300) :].any()
+    speech = Speech(300, clip.duration_ms, "Resuming Cat-Cow.", None, "say", voice)
+    alone = Timeline("", clip.duration_ms + 600, 0, (speech,), ())
+    np.testing.assert_array_equal(said, np.concatenate(list(render(alone, fake_bank, level))))
