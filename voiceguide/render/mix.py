@@ -10,7 +10,8 @@ Every clip and tone comes with its true peak and K-weighted energy per milliseco
 limiter (``limiter.PeakLimiter``) needs no oversampling of its own, and it can give the
 mix's stats without mixing a sample (``stats``, what ``analyse`` works from). Speech clips
 come from the cache with a peak-to-loudness ratio of 13 to 16 dB (``dsp.CLIP_LIMIT_DBTP``),
-so the mix limiter only trims. Samples are clipped to [-1, 1] as a last guard that real content never reaches.
+so the mix limiter only trims. Samples are clipped to [-1, 1] as a last guard that real
+content never reaches.
 """
 
 from __future__ import annotations
