@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -365,3 +366,95 @@ def test_the_estimate_comes_from_the_engine_and_speaks_nothing(tmp_path: Path) -
     assert cache.estimate_ms("Breathe in", FAKE) == speech_ms("Breathe in")
     assert cache.estimate_ms("Hold", replace(FAKE, rate=80)) == speech_ms("Hold", 80)
     assert engine.spoken == [] and engine.identities == 0 and cache.misses == 0
+
+
+class Batching(Counting):
+    """A counting fake that records each ``synthesize_many`` it is handed."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def synthesize_many(
+        self, requests: Sequence[tuple[str, VoiceSettings]]
+    ) -> Iterator[tuple[npt.NDArray[np.float32], int]]:
+        self.batches.append([text for text, _ in requests])
+        return self._each(requests)
+
+    def _each(
+        self, requests: Sequence[tuple[str, VoiceSettings]]
+    ) -> Iterator[tuple[npt.NDArray[np.float32], int]]:
+        for text, voice in requests:
+            if text == self.fail_on:
+                raise EngineError(f"the fake engine cannot say {text!r}")
+            yield self.synthesize(text, voice)
+
+
+def test_prepare_hands_the_engine_only_the_new_texts_in_order(tmp_path: Path) -> None:
+    stored(cache_with(tmp_path, FakeEngine()), "Hold")
+    engine = Batching()
+    cache = cache_with(tmp_path, engine)
+    cache.prepare([(text, FAKE) for text in [*CUES, "Hold"]])
+    assert engine.batches == [["Breathe in", "Breathe out", "Switch sides", "Ten seconds left"]]
+    assert engine.spoken == []  # nothing is spoken before it is asked for
+    clips = [cache.clip(text, FAKE) for text in CUES]
+    cache.wait()
+    assert engine.spoken == ["Breathe in", "Breathe out", "Switch sides", "Ten seconds left"]
+    assert (cache.misses, cache.hits) == (4, 1)  # as without prepare
+    alone = cache_with(tmp_path / "alone", FakeEngine())
+    assert [c.frames for c in clips] == [alone.clip(text, FAKE).frames for text in CUES]
+
+
+def test_a_text_asked_out_of_order_takes_the_batch_up_to_it(tmp_path: Path) -> None:
+    engine = Batching()
+    cache = cache_with(tmp_path, engine)
+    cache.prepare([(text, FAKE) for text in CUES])
+    cache.clip("Hold", FAKE)
+    assert engine.spoken == ["Breathe in", "Hold"]
+    assert (cache.misses, cache.hits) == (1, 0)  # "Breathe in" was not asked for yet
+    cache.clip("Breathe in", FAKE)
+    cache.clip("Not told", FAKE)
+    assert engine.spoken == ["Breathe in", "Hold", "Not told"]
+    assert cache.synthesized == ["Hold", "Breathe in", "Not told"]
+
+
+def test_a_batch_that_fails_fails_its_own_text_and_the_rest_are_spoken_alone(
+    tmp_path: Path,
+) -> None:
+    engine = Batching(fail_on="Hold")
+    cache = cache_with(tmp_path, engine)
+    cache.prepare([(text, FAKE) for text in CUES])
+    cache.clip("Breathe in", FAKE)
+    with pytest.raises(EngineError, match="cannot say 'Hold'"):
+        cache.clip("Hold", FAKE)
+    for text in CUES[2:]:
+        cache.clip(text, FAKE)
+    assert engine.batches == [CUES]
+    assert engine.spoken == ["Breathe in", *CUES[2:]]
+
+
+def test_compiling_through_the_cache_prepares_and_lays_out_the_same(tmp_path: Path) -> None:
+    from tests.conftest import SCRIPTS
+    from voiceguide.compile import compile_routine
+    from voiceguide.script import load_script
+
+    routine = load_script(SCRIPTS / "daily.yaml")
+    engine = Batching()
+    prepared = SpeechCache(tmp_path / "a", engines={"pyttsx3": lambda: engine})
+    whole = compile_routine(routine, prepared)
+    assert len(engine.batches) == 1 and engine.batches[0][0] == engine.spoken[0]
+
+    class Plain:  # the same cache, without prepare
+        def __init__(self, cache: SpeechCache) -> None:
+            self.cache = cache
+
+        def clip(self, text: str, voice: VoiceSettings) -> Clip:
+            return self.cache.clip(text, voice)
+
+        def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+            return self.cache.estimate_ms(text, voice)
+
+    plain = SpeechCache(tmp_path / "b", engines={"pyttsx3": FakeEngine})
+    assert compile_routine(routine, Plain(plain)).timeline == whole.timeline
+    assert prepared.misses == plain.misses and prepared.synthesized == plain.synthesized

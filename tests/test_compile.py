@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, DurationBank, write
-from voiceguide.compile import CHIME_LEAD_MS, compile_routine, wait_for_speech
+from voiceguide.compile import CHIME_LEAD_MS, compile_routine, texts_ahead, wait_for_speech
 from voiceguide.errors import EngineError, ExitCode, ScriptError
 from voiceguide.model import VoiceSettings
 from voiceguide.script import load_script
@@ -394,3 +395,43 @@ def test_a_waiting_step_may_say_how_long_it_lasts(tmp_path: Path, bank: Duration
     assert said[:2] == ["1 minute 30 seconds of this.", "Ready for 1 minute 30 seconds?"]
     waits = [e for e in c.timeline.events if isinstance(e, Silence) and e.reason == "wait"]
     assert waits[0].remind == "Still 1 minute 30 seconds."
+
+
+class _PreparingBank(DurationBank):
+    """A DurationBank that is told the texts ahead (``PreparingBank``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told: list[str] = []
+
+    def prepare(self, requests: Sequence[tuple[str, VoiceSettings]]) -> None:
+        assert not self.asked, "told after being asked"
+        self.told = [text for text, _ in requests]
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS.rglob("*.yaml")), ids=lambda p: p.stem)
+def test_a_preparing_bank_is_told_every_text_in_the_order_asked(script: Path) -> None:
+    """Guessed lengths are the DurationBank's own here, so the guesses are exact."""
+    routine = load_script(script)
+    told = _PreparingBank()
+    whole = compile_routine(routine, told)
+    assert told.told == told.asked
+    assert whole == compile_routine(routine, DurationBank())  # the same layout
+
+
+def test_texts_ahead_survive_a_failing_layout(tmp_path: Path) -> None:
+    """The guessing layout stops quietly where the real one fails with the cue's place."""
+    path = write(
+        tmp_path,
+        "title: T\nsteps:\n  - name: A\n    duration: 1m\n    cues:\n"
+        "      - Fine.\n      - {at: 30s, say: Unspeakable.}\n      - {at: 40s, say: Later.}\n",
+    )
+    ahead = texts_ahead(load_script(path), _FailingEstimate())
+    assert [text for text, _ in ahead] == ["Fine.", "Unspeakable."]
+
+
+class _FailingEstimate(DurationBank):
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        if text == "Unspeakable.":
+            raise EngineError("no estimate")
+        return super().estimate_ms(text, voice)

@@ -69,6 +69,8 @@ LAYERS: list[tuple[str, str]] = [
     ("voiceguide.render", "render"),
     ("voiceguide.compile_job", "compile"),
     ("voiceguide.compile", "compile"),
+    ("voiceguide.cuefit", "compile"),
+    ("voiceguide.pacer", "compile"),
     ("voiceguide.voices", "voices"),
     ("voiceguide.timeline", "timeline"),
     ("voiceguide.breath", "breath"),

@@ -1,32 +1,40 @@
 """Model -> timeline: place every chime, instruction, cue, breath tone and rest in time.
 
 Speech durations come from the rendered clips (through a ``SpeechBank``), never from
-guesses. Cues that do not fit before the next speech (or before their step ends) are
-collected as ``FitIssue``s with the measured and available time: ``voiceguide check``
-reports them and ``export`` refuses to overlap or cut speech.
+guesses; a bank that speaks ahead is first told every text, in the order they are needed
+(``texts_ahead``). Cues that do not fit before the next speech (or before their step ends)
+are collected as ``FitIssue``s (``voiceguide.cuefit``).
 
 Layout of a step (each side of a sided step is laid out the same way):
 chime at the start -> instruction (or the "switch sides" line) -> start cues, one after
-another -> the breathing pacer, from the next whole 100 ms after a short gap; cues at fixed
-offsets, halfway, before the end, every N seconds, or locked to breaths are placed where
-they belong. Countdown ticks fill the last seconds. An optional rest follows each step but
-the last, inside that step's chapter, with its "Next: ..." preview.
+another -> the breathing pacer (``voiceguide.pacer``), from the next whole 100 ms after a
+short gap; cues at fixed offsets, halfway, before the end, every N seconds, or locked to
+breaths are placed where they belong. Countdown ticks fill the last seconds. An optional
+rest follows each step but the last, inside that step's chapter, with its "Next: ..."
+preview.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from voiceguide.breath import BreathPhase, schedule
+from voiceguide.breath import schedule
+from voiceguide.cuefit import FitIssue, Placed, fit_issues
 from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
-from voiceguide.model import CueKind, Phase, Routine, Step, VoiceSettings, Where
+from voiceguide.model import CueKind, Routine, Step, VoiceSettings, Where
+from voiceguide.pacer import pace
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
-from voiceguide.units import clock_ms
-from voiceguide.voices.base import Clip, SpeechBank
+from voiceguide.units import clock_ms, ms_to_frames
+from voiceguide.voices.base import Clip, PreparingBank, SpeechBank
 from voiceguide.words import phrases
+
+if TYPE_CHECKING:
+    from voiceguide.voices.base import Request
 
 CHIME_MS = 1500  # length of the chime event at each step (and side) start
 CHIME_LEAD_MS = 700  # speech starts this long after the chime
@@ -38,35 +46,9 @@ PARAGRAPH_GAP_MS = 700
 INTRO_TAIL_MS = 1500  # quiet after the intro before 0:00; 0:00 is rounded up to a second
 OUTRO_TAIL_MS = 2000
 TICK_MS = 150
-TONE_FOR_PHASE: dict[Phase, ToneName] = {
-    Phase.INHALE: "inhale",
-    Phase.HOLD_IN: "hold",
-    Phase.EXHALE: "exhale",
-    Phase.HOLD_OUT: "hold",
-}
 WORDS = phrases()  # the chapter titles and spoken durations of the default language
 INTRO_TITLE = WORDS.introduction
 OUTRO_TITLE = WORDS.closing
-
-
-@dataclass(frozen=True)
-class FitIssue:
-    """A cue that does not fit: it needs ``measured_ms`` but has ``available_ms``."""
-
-    where: Where
-    step: str
-    text: str
-    start_ms: int
-    measured_ms: int
-    available_ms: int
-    blocker: str  # what it runs into
-
-    def __str__(self) -> str:
-        return (
-            f"{self.where}: cue {self.text!r} in {self.step!r} at {clock_ms(self.start_ms)} "
-            f"needs {self.measured_ms / 1000:.2f}s but only "
-            f"{max(0, self.available_ms) / 1000:.2f}s are free before {self.blocker}"
-        )
 
 
 @dataclass(frozen=True)
@@ -96,14 +78,6 @@ def wait_for_speech(compiled: Compiled) -> None:
             raise located(where, error) from error
 
 
-@dataclass(frozen=True)
-class _Placed:
-    speech: Speech
-    where: Where
-    limit_ms: int  # the end of the step (or side, or rest) it belongs to
-    limit_name: str
-
-
 class _Builder:
     def __init__(
         self,
@@ -116,7 +90,7 @@ class _Builder:
         self.on_final = on_final
         self.origin: int | None = None  # known once the intro is laid out
         self.voice: VoiceSettings = routine.voice
-        self.placed: list[_Placed] = []
+        self.placed: list[Placed] = []
         self.tones: list[Tone] = []
         self.silences: list[Silence] = []
         self.chapters: list[Chapter] = []
@@ -149,7 +123,7 @@ class _Builder:
         if clip.pending is not None and clip.key not in self.pending:
             self.pending[clip.key] = (clip, where)
         speech = Speech(start, clip.duration_ms, text, step, cue, self.voice)
-        self.placed.append(_Placed(speech, where, limit, limit_name))
+        self.placed.append(Placed(speech, where, limit, limit_name))
         return speech
 
     def tone(self, name: ToneName, start: int, duration: int, step: int | None) -> None:
@@ -201,7 +175,8 @@ class _Builder:
             t = s.end_ms + PARAGRAPH_GAP_MS
         return t - PARAGRAPH_GAP_MS
 
-    def build(self) -> Compiled:
+    def lay_out(self) -> int:
+        """Place everything, in order; returns the end."""
         r = self.routine
         t = 0
         if r.intro:
@@ -209,7 +184,7 @@ class _Builder:
             origin = -(-(end + INTRO_TAIL_MS) // 1000) * 1000
             self.chapters.append(Chapter(0, origin, INTRO_TITLE, None))
             t = origin
-        origin = self.origin = t
+        self.origin = t
         for index, step in enumerate(r.steps):
             self.final(t)
             t = self.step(index, step, t)
@@ -220,20 +195,14 @@ class _Builder:
             end = self.paragraphs(r.outro, t + CHIME_LEAD_MS, "outro", r.outro_where)
             t = end + OUTRO_TAIL_MS
             self.chapters.append(Chapter(start, t, OUTRO_TITLE, None))
-        events: list[Speech | Tone | Silence] = [p.speech for p in self.placed]
-        events += self.tones
-        events += self.silences
-        events.sort(key=_event_key)
-        timeline = Timeline(
-            title=r.title,
-            author=r.author,
-            duration_ms=t,
-            origin_ms=origin,
-            events=tuple(events),
-            chapters=tuple(self.chapters),
-            sides=tuple(self.sides),
-        )
-        return Compiled(timeline, tuple(self.fit_issues()), tuple(self.pending.values()))
+        return t
+
+    def build(self) -> Compiled:
+        """The whole timeline (the prefix up to the end) and its fit issues."""
+        timeline = self.prefix(self.lay_out())
+        names = [step.name for step in self.routine.steps]
+        issues = tuple(fit_issues(self.placed, names))
+        return Compiled(timeline, issues, tuple(self.pending.values()))
 
     def step(self, index: int, step: Step, start: int) -> int:
         r = self.routine
@@ -351,78 +320,11 @@ class _Builder:
                 say(cue.text, at, cue.kind.value, cue.where)
         if step.breathing:
             pace_start = -(-(chain_end + PACER_GAP_MS) // 100) * 100
-            self.pacer(index, step, schedule(step.breathing, pace_start, h1), say)
+            pace(index, step, schedule(step.breathing, pace_start, h1), say, self.tone)
         for k in range(1, step.countdown + 1):
             at = h1 - k * 1000
             if at > h0:
                 self.tone("tick", at, TICK_MS, index)
-
-    def pacer(self, index: int, step: Step, phases: list[BreathPhase], say: _Say) -> None:
-        pattern = step.breathing
-        assert pattern is not None
-        locked = [c for c in step.cues if c.kind in (CueKind.PHASE, CueKind.EVERY_BREATHS)]
-        words = {
-            Phase.INHALE: pattern.inhale_text,
-            Phase.HOLD_IN: pattern.hold_text,
-            Phase.EXHALE: pattern.exhale_text,
-            Phase.HOLD_OUT: pattern.hold_text,
-        }
-        for ph in phases:
-            if pattern.tones:
-                self.tone(TONE_FOR_PHASE[ph.phase], ph.start_ms, ph.duration_ms, index)
-            spoken_here = False
-            for cue in locked:
-                if cue.kind is CueKind.PHASE and cue.phase is ph.phase:
-                    hit = cue.cycles is None or ph.cycle < cue.cycles
-                else:
-                    hit = (
-                        cue.kind is CueKind.EVERY_BREATHS
-                        and ph.phase is Phase.INHALE
-                        and (ph.cycle + 1) % cue.every_breaths == 0
-                    )
-                if hit:
-                    say(cue.text, ph.start_ms, cue.kind.value, cue.where)
-                    spoken_here = True
-            if not spoken_here and ph.cycle < pattern.spoken_cycles:
-                say(words[ph.phase], ph.start_ms, "breath", step.where)
-
-    def fit_issues(self) -> list[FitIssue]:
-        """Speech that runs into the next speech, or past the end of its step."""
-        ordered = sorted(self.placed, key=lambda p: (p.speech.start_ms, p.speech.text))
-        issues = []
-        for i, p in enumerate(ordered):
-            s = p.speech
-            nxt = ordered[i + 1].speech if i + 1 < len(ordered) else None
-            step_name = self.routine.steps[s.step].name if s.step is not None else "the routine"
-            if nxt is not None and nxt.start_ms < s.end_ms and nxt.start_ms <= p.limit_ms:
-                issues.append(
-                    FitIssue(
-                        p.where,
-                        step_name,
-                        s.text,
-                        s.start_ms,
-                        s.duration_ms,
-                        nxt.start_ms - s.start_ms,
-                        f"{nxt.text!r} at {clock_ms(nxt.start_ms)}",
-                    )
-                )
-            elif s.end_ms > p.limit_ms:
-                issues.append(
-                    FitIssue(
-                        p.where,
-                        step_name,
-                        s.text,
-                        s.start_ms,
-                        s.duration_ms,
-                        p.limit_ms - s.start_ms,
-                        p.limit_name,
-                    )
-                )
-        return issues
-
-
-class _Say(Protocol):
-    def __call__(self, text: str, at: int, cue: str, where: Where) -> Speech: ...
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -437,13 +339,42 @@ def _event_key(e: Speech | Tone | Silence) -> tuple[int, int, str]:
     return (e.start_ms, _KIND_RANK[e.kind], label)
 
 
+class _Guesses:
+    """A SpeechBank of guessed lengths (``estimate_ms``) that notes what it is asked for."""
+
+    def __init__(self, bank: SpeechBank) -> None:
+        self.bank = bank
+        self.asked: list[Request] = []
+
+    def clip(self, text: str, voice: VoiceSettings) -> Clip:
+        self.asked.append((text, voice))
+        return Clip("guess", ms_to_frames(self.bank.estimate_ms(text, voice)), Path())
+
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        return self.bank.estimate_ms(text, voice)
+
+
+def texts_ahead(routine: Routine, bank: SpeechBank) -> list[Request]:
+    """The texts the layout of ``routine`` will ask ``bank`` for, in order, from a layout
+    with guessed lengths: exact but for a ``{remaining}`` whose time hangs on a clip's
+    length. A failure stops it quietly: the real layout meets it again, with its place."""
+    guesses = _Guesses(bank)
+    with contextlib.suppress(EngineError, ScriptError, ValueError):
+        _Builder(routine, guesses).lay_out()
+    return guesses.asked
+
+
 def compile_routine(
     routine: Routine, bank: SpeechBank, on_final: Callable[[Timeline], None] | None = None
 ) -> Compiled:
     """Build the timeline of ``routine``, measuring every spoken clip through ``bank``.
 
-    ``on_final`` is handed prefixes of the timeline as it is laid out (after each intro
-    paragraph, and at each step's start): everything in a prefix is as it will be in the
-    whole. A player can start on them before the last cue is spoken into the cache.
+    A bank that speaks ahead (``PreparingBank``) is first told every text, in the order
+    the layout asks for them (``texts_ahead``). ``on_final`` is handed prefixes of the
+    timeline as it is laid out (after each intro paragraph, and at each step's start):
+    everything in a prefix is as it will be in the whole. A player can start on them
+    before the last cue is spoken into the cache.
     """
+    if isinstance(bank, PreparingBank):
+        bank.prepare(texts_ahead(routine, bank))
     return _Builder(routine, bank, on_final).build()

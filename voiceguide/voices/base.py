@@ -99,7 +99,10 @@ class BatchEngine(Protocol):
     timeline needs them; without it, the cache calls ``synthesize`` once per text."""
 
     def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
-        """``synthesize`` of each request, yielded in order, each as soon as it is ready."""
+        """``synthesize`` of each request, yielded in order, each as soon as it is ready.
+
+        Called as soon as the texts are known: an engine that works ahead starts here (the
+        body of a generator function would only start at the first result)."""
         ...
 
 
