@@ -42,7 +42,8 @@ def signal(seconds: float = 3.0, seed: int = 7) -> Samples:
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(round(seconds * RATE) + 2)
     smooth = 0.25 * noise[:-2] + 0.5 * noise[1:-1] + 0.25 * noise[2:]
-    return (0.3 * smooth / np.abs(smooth).max()).astype(np.float32)
+    out: Samples = (0.3 * smooth / np.abs(smooth).max()).astype(np.float32)
+    return out
 
 
 class Source:
@@ -199,7 +200,7 @@ def test_gapless_with_every_core_busy(pulse: PulseServer, backend: str, busy: No
             recording, *_ = play_and_record(out, pulse, sig)
         assert_gapless(sig, recording)
         if backend == "sounddevice":
-            assert out.underflows == 0  # type: ignore[attr-defined]
+            assert out.underflows == 0
 
     real_time(measure)
 
@@ -289,7 +290,8 @@ def test_no_sound_server_is_a_clear_error_at_once(
     message = str(err.value)
     assert "\n" not in message
     assert "voiceguide export" in message
-    assert err.value.exit_code == ExitCode.AUDIO == 7
+    assert err.value.exit_code == ExitCode.AUDIO
+    assert ExitCode.AUDIO.value == 7
     if backend == "auto":
         assert all(name in message for name in BACKENDS), message
 
@@ -479,7 +481,7 @@ def test_two_halts_at_once_share_one_stop(monkeypatch: pytest.MonkeyPatch) -> No
     out._wedged = False
     out._halting = None
     out._halt_lock = threading.Lock()
-    out._sd = type("sd", (), {"PortAudioError": OSError})
+    monkeypatch.setattr(out, "_sd", type("sd", (), {"PortAudioError": OSError}), raising=False)
     errors: list[BaseException] = []
     real_start = threading.Thread.start
 
