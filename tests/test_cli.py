@@ -36,7 +36,8 @@ steps:
 
 
 def run_cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``python -X importtime -m voiceguide ARGS``: the result and the modules imported."""
+    """Run ``python -X importtime -m voiceguide ARGS``: the result and the modules imported
+    (each by its full name and its top-level package's)."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "voiceguide", *args],
         capture_output=True,
@@ -49,7 +50,7 @@ def run_cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], se
         if line.startswith("import time:"):
             name = line.rpartition("|")[2].strip()
             if name != "imported package":  # the header line
-                modules.add(name.split(".")[0])
+                modules.update({name, name.split(".")[0]})
         else:
             errors.append(line)
     return subprocess.CompletedProcess(
@@ -94,6 +95,24 @@ def test_noop_export_imports_neither_numpy_nor_yaml(tmp_path: Path) -> None:
     changed, _ = run_cli("export", str(script), "-o", "out.wav", cwd=tmp_path)
     assert changed.returncode == 0, changed.stderr
     assert changed.stdout.startswith("wrote out.wav\n")
+
+
+def test_a_command_is_built_when_it_is_used(tmp_path: Path) -> None:
+    """``export`` imports its own command's module, not the others' (nor the player's)."""
+    proc, modules = run_cli("export", "no-such-routine", cwd=tmp_path)
+    assert proc.returncode == 3
+    commands = {m for m in modules if m.startswith("voiceguide.cli.")}
+    assert commands == {
+        "voiceguide.cli.commands",
+        "voiceguide.cli.export",
+        "voiceguide.cli.options",
+        "voiceguide.cli.run",
+    }
+    assert not any(m.startswith("voiceguide.player") for m in modules)
+
+    helped, modules = run_cli("--help", cwd=tmp_path)
+    assert helped.returncode == 0
+    assert {"voiceguide.cli.ctl", "voiceguide.cli.play", "voiceguide.cli.plan"} <= modules
 
 
 def test_errors_are_one_line_and_an_exit_code(tmp_path: Path) -> None:

@@ -3,25 +3,83 @@
 Importing this module imports typer; ``voiceguide.cli.main`` does so once its signal handler
 is in place. The options before the command (``--debug``) fill in the ``Run`` that ``main``
 passes as the context's object.
+
+Each command is built from its function, and its module imported, only when it is used:
+``voiceguide export`` reads ``export`` alone (not ``ctl`` with the player's socket client,
+say), which keeps a no-op export short; ``--help`` lists them all.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any, Final
 
 import typer
+import typer.core
+import typer.main
 
 from voiceguide import __version__
-from voiceguide.cli import check, ctl, export, info, plan, play
 from voiceguide.cli.run import Run
+
+# name -> "module:function" of its command, in the order --help lists them
+COMMANDS = {
+    "check": "voiceguide.cli.check:check",
+    "plan": "voiceguide.cli.plan:plan",
+    "export": "voiceguide.cli.export:export",
+    "routines": "voiceguide.cli.info:routines",
+    "voices": "voiceguide.cli.info:voices",
+    "play": "voiceguide.cli.play:play",
+    "devices": "voiceguide.cli.play:devices",
+    "ctl": "voiceguide.cli.ctl:ctl",
+}
+MARKUP: Final = "rich"  # help texts are rich markup: a literal "[" is written "\\["
+
+
+class _Built(MutableMapping[str, Any]):
+    """The group's commands by name: each one built by typer the first time it is asked for."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            module, _, function = COMMANDS[name].partition(":")
+            one = typer.Typer(add_completion=False, rich_markup_mode=MARKUP)
+            # __import__, as the import statement does (-X importtime reports it; import_module
+            # is not timed there)
+            one.command(name)(getattr(__import__(module, fromlist=[function]), function))
+            self._built[name] = typer.main.get_command(one)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        raise TypeError("the commands of voiceguide are those of COMMANDS")
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("the commands of voiceguide are those of COMMANDS")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class _Commands(typer.core.TyperGroup):
+    """The ``voiceguide`` group, whose commands are those of ``COMMANDS``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Built()
+
 
 app = typer.Typer(
     name="voiceguide",
+    cls=_Commands,
     help="Turn a routine script into a voice-guided audio routine.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=MARKUP,
 )
 
 
@@ -42,13 +100,3 @@ def _main(
 ) -> None:
     """Turn a routine script into a voice-guided audio routine."""
     ctx.ensure_object(Run).debug = debug
-
-
-app.command("check")(check.check)
-app.command("plan")(plan.plan)
-app.command("export")(export.export)
-app.command("routines")(info.routines)
-app.command("voices")(info.voices)
-app.command("play")(play.play)
-app.command("devices")(play.devices)
-app.command("ctl")(ctl.ctl)
