@@ -30,7 +30,7 @@ from voiceguide.dsp import (
 )
 from voiceguide.limiter import PeakLimiter, limit
 from voiceguide.loudness import LoudnessMeter, integrated_loudness
-from voiceguide.resample import resample
+from voiceguide.resample import kaiser_sinc_table, resample
 from voiceguide.truepeak import true_peak_db, true_peak_envelope
 from voiceguide.units import SAMPLE_RATE
 
@@ -126,6 +126,17 @@ def test_resample_identity_and_edges() -> None:
     assert len(resample(np.ones(3, dtype=np.float32), 22050, SAMPLE_RATE)) == 3
     with pytest.raises(ValueError):
         resample(x, 0, SAMPLE_RATE)
+
+
+@pytest.mark.parametrize("settings", [(48, 0.94, 8.6), (16, 0.9, 6.0)])  # export, player
+def test_kaiser_sinc_tables(settings: tuple[int, float, float]) -> None:
+    """One design for both resamplers: unity gain at DC in every phase, the window zero
+    beyond its half-width, and the cached table shared read-only."""
+    table, half = kaiser_sinc_table(2, 1, *settings)
+    assert table.shape == (2, 2 * half) and table.dtype == np.float32
+    np.testing.assert_allclose(table.sum(axis=1), 1.0, atol=1e-6)
+    assert table[0, -1] == 0.0  # offset half from phase 0 lies beyond the half-width
+    assert kaiser_sinc_table(2, 1, *settings)[0] is table and not table.flags.writeable
 
 
 # --- trim_silence ------------------------------------------------------------------------
