@@ -458,3 +458,19 @@ def test_compiling_through_the_cache_prepares_and_lays_out_the_same(tmp_path: Pa
     plain = SpeechCache(tmp_path / "b", engines={"pyttsx3": FakeEngine})
     assert compile_routine(routine, Plain(plain)).timeline == whole.timeline
     assert prepared.misses == plain.misses and prepared.synthesized == plain.synthesized
+
+
+def test_keys_from_the_settings_are_the_keys_stored_entries_have(tmp_path: Path) -> None:
+    """The settings' fields (voice, rate, volume) enter the key as they always have, so the
+    entries on disk stay valid without a CACHE_VERSION bump."""
+    import hashlib
+    import json
+
+    from voiceguide import __version__
+    from voiceguide.voices.cache import CACHE_VERSION
+
+    cache = cache_with(tmp_path, FakeEngine())
+    voice = replace(FAKE, voice="low", rate=180, volume=0.5)
+    identity = FakeEngine().identity(voice)
+    parts = [CACHE_VERSION, __version__, SAMPLE_RATE, "Hold", "fake", identity, "low", 180, 0.5]
+    assert cache.key("Hold", voice) == hashlib.sha256(json.dumps(parts).encode()).hexdigest()

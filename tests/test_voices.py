@@ -306,3 +306,27 @@ def test_espeak_estimate_is_57_ms_a_character_at_175_wpm() -> None:
     engine = p3.EspeakEngine()
     assert engine.estimate_ms("x" * 100, VoiceSettings(rate=175)) == 5700
     assert engine.estimate_ms("x" * 100, VoiceSettings(rate=350)) == 2850
+
+
+def test_each_engine_turns_the_request_into_its_own_settings() -> None:
+    """The script's words a minute stay the request; the settings are the engine's."""
+    request = VoiceSettings(voice="en-us", rate=240, volume=0.5)
+    assert request.speed == 1.5
+    espeak = p3.EspeakEngine().settings(request)
+    assert (espeak.voice, espeak.rate, espeak.volume) == ("en-us", 240, 0.5)
+    assert espeak.sample_rate == 22_050
+    assert FakeEngine().settings(request).sample_rate == FAKE_RATE
+
+
+def test_fingerprints_do_not_start_the_engine() -> None:
+    """A no-op export asks for one on every run: no pyttsx3, no numpy, no model."""
+    code = (
+        "import sys\n"
+        "from voiceguide.voices import fingerprint\n"
+        "print(fingerprint('pyttsx3'), fingerprint('fake'))\n"
+        "heavy = {'numpy', 'pyttsx3', 'voiceguide.model', 'logging'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("pyttsx3;pyttsx3=") and proc.stdout.strip().endswith(" fake")

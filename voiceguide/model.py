@@ -30,14 +30,26 @@ class Where:
 NOWHERE = Where("<none>", 0, 0)
 
 
+DEFAULT_RATE = 160
+"""Words a minute of a voice that a script does not speed up or slow down."""
+
+
 @dataclass(frozen=True)
 class VoiceSettings:
-    """Which engine and voice speak, and how: part of every speech cache key."""
+    """Which engine and voice a script asks for, and how fast and loud, as the script says
+    it (``voice: {engine, voice, rate, volume}``). Each engine turns this request into its
+    own settings (``voices.base.Engine.settings``: words a minute for espeak-ng, a speed or
+    length scale for a neural engine, from ``speed``); those make the speech cache key."""
 
     engine: str = "pyttsx3"
     voice: str | None = None  # engine voice id or name; None: the engine's English default
-    rate: int = 160  # words per minute
+    rate: int = DEFAULT_RATE  # words per minute
     volume: float = 1.0  # 0..1, applied by the engine
+
+    @property
+    def speed(self) -> float:
+        """``rate`` as a factor of the usual DEFAULT_RATE (2.0: twice as fast)."""
+        return self.rate / DEFAULT_RATE
 
 
 class Phase(Enum):

@@ -3,7 +3,10 @@
 A clip is stored as one checked file, ``<key>.clip`` (``voiceguide.voices.entry``). The
 key is a sha256 over the text, the engine's name and ``identity()``, every field of the
 engine's ``settings()`` for the voice, CACHE_VERSION, SAMPLE_RATE and the voiceguide
-version, so any change that alters the audio makes a new entry.
+version, so any change that alters the audio makes a new entry. The settings enter the key
+as their fields' values in declared order (for espeak-ng and the fake: voice, words a
+minute, volume, as keys have held them since CACHE_VERSION 8), so an engine whose settings
+gain a field makes new keys for itself only.
 
 Warm lookups are cheap by design: a hit reads only the entry's header (the frame count)
 and checks the file size, without numpy; and an engine's ``identity()`` is remembered in
