@@ -1,8 +1,8 @@
 """The typer application: the ``voiceguide`` command line in full.
 
-Importing this module imports typer; ``voiceguide.cli.main`` does so once its signal handler
-is in place. The options before the command (``--debug``) fill in the ``Run`` that ``main``
-passes as the context's object.
+Importing this module imports typer; ``voiceguide.cli.main`` does so once its signal
+handler is in place. The options before the command (``--debug``) fill in the ``Run`` that
+``main`` passes as the context's object.
 
 Each command is built from its function, and its module imported, only when it is used:
 ``voiceguide export`` reads ``export`` alone (not ``ctl`` with the player's socket client,

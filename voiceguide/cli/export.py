@@ -20,7 +20,7 @@ from voiceguide.export import DEFAULT_BITRATE
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-Progressed = Callable[[int, int], None]
+OnProgress = Callable[[int, int], None]
 
 
 def export(
@@ -67,7 +67,7 @@ def up_to_date_message(outputs: Iterable[Path]) -> str:
 
 
 @contextmanager
-def progress_bar() -> Iterator[Progressed | None]:
+def progress_bar() -> Iterator[OnProgress | None]:
     """A progress callback that draws a bar on a terminal's stderr (None elsewhere).
 
     The bar (rich) starts with the first frames: a no-op export shows none. It goes when
