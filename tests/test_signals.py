@@ -108,3 +108,16 @@ def test_a_second_signal_during_the_cleanup_still_exits_130(
         err = interrupt(proc, [(delay, first), (0.05, signal.SIGTERM)])
         assert (proc.returncode, err) == (ExitCode.INTERRUPTED, "voiceguide: interrupted\n"), i
         assert all(p.name == "cache" for p in tmp_path.iterdir())  # no file left
+
+
+def test_no_except_exception_swallows_an_interruption() -> None:
+    """A stop signal raised inside best-effort code (``suppress(Exception)``, a library's
+    ``except Exception``) still stops the command: it used to be swallowed there, and the
+    export went on to write its whole file before exiting 130."""
+    import contextlib
+
+    from voiceguide.errors import Interrupted
+
+    with pytest.raises(Interrupted), contextlib.suppress(Exception):
+        raise Interrupted()
+    assert issubclass(Interrupted, KeyboardInterrupt)

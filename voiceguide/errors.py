@@ -72,8 +72,12 @@ class ExportError(VoiceguideError, OSError):
     exit_code = ExitCode.EXPORT
 
 
-class Interrupted(VoiceguideError):
-    """Ctrl-C or SIGTERM: raised from the signal handler so cleanup code runs."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: raised from the signal handler so cleanup code runs.
+
+    A KeyboardInterrupt, not a VoiceguideError: like Ctrl-C itself it passes every
+    ``except Exception`` on its way out (a library's, or a best-effort cleanup's), so a stop
+    signal can never be swallowed while the command goes on to finish its work."""
 
     exit_code = ExitCode.INTERRUPTED
 
