@@ -129,7 +129,7 @@ def tone(cache: Path) -> Path:
 PLAIN_LEVEL = {"gain_db": 13.5, "limit_dbtp": -1.5, "post_gain_db": 0.0}
 PLAIN_LEVEL |= {"output_lufs": -2.5, "output_peak_db": -1.5}
 
-DAMAGE: dict[str, Callable[[Path], None]] = {
+DAMAGE: dict[str, Callable[[Path], object]] = {
     "clip body random, same size": lambda c: random_body(clips(c)[-1]),
     "clip with 20 flipped bytes": lambda c: flip(clips(c)[-1], 20, seed=20),
     "clip with 1 flipped byte": lambda c: flip(clips(c)[0], 1, seed=1),

@@ -76,7 +76,7 @@ def session(tmp_path: Path):  # type: ignore[no-untyped-def]
     s.close()
 
 
-def take(s: Session, frames: int) -> np.ndarray:  # type: ignore[type-arg]
+def take(s: Session, frames: int) -> np.ndarray:
     out = []
     while frames > 0:
         s.wait_rendered()
@@ -91,7 +91,7 @@ def act(s: Session, action: Action) -> None:
     s.handle(Command(action))
 
 
-def reference(s: Session) -> np.ndarray:  # type: ignore[type-arg]
+def reference(s: Session) -> np.ndarray:
     return np.concatenate(list(render(s.timeline, s.ahead.bank, s.ahead.level)))
 
 
@@ -237,7 +237,7 @@ def test_the_estimate_needs_no_clip_to_be_ready(
     release = threading.Event()
     level_clip = dsp.level_clip
 
-    def held(trimmed: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def held(trimmed: np.ndarray) -> np.ndarray:
         release.wait(10)
         return level_clip(trimmed)
 
@@ -263,7 +263,7 @@ def test_a_growing_timeline_plays_exactly_the_whole(tmp_path: Path) -> None:
     first, *more = [p for p in prefixes if p.duration_ms > 0]
     s = Session(first, bank, level, PullOutput(), complete=False)  # type: ignore[arg-type]
     s.start_rendering(head_start=1)
-    got: list[np.ndarray] = []  # type: ignore[type-arg]
+    got: list[np.ndarray] = []
     wait = ms_to_frames(next(e.start_ms for e in timeline.events if isinstance(e, Silence)))
     try:
         for nxt in [*more, timeline]:
@@ -293,7 +293,7 @@ def test_a_partial_timeline_does_not_finish(tmp_path: Path) -> None:
     assert s.cursor == ms_to_frames(part.duration_ms) and not s.finished
 
 
-def _loudest(ref: np.ndarray, start: int, stop: int) -> int:  # type: ignore[type-arg]
+def _loudest(ref: np.ndarray, start: int, stop: int) -> int:
     return start + int(np.argmax(np.abs(ref[start:stop])))
 
 
@@ -305,7 +305,7 @@ def test_no_transition_is_a_hard_step(session: Session) -> None:
     steps = {c.title: ms_to_frames(c.start_ms) for c in session.timeline.chapters}
     speech = [(ms_to_frames(e.start_ms), ms_to_frames(e.end_ms)) for e in session.timeline.speech]
     natural = max(float(np.abs(np.diff(ref[a:b])).max()) for a, b in speech)
-    out: list[np.ndarray] = []  # type: ignore[type-arg]
+    out: list[np.ndarray] = []
     transitions: list[tuple[str, int, float]] = []
 
     def pull(frames: int) -> None:
@@ -456,4 +456,4 @@ def test_a_burst_of_pause_and_resume_does_not_queue_up(tmp_path: Path) -> None:
         s.close()
         hub.close()
         thread.join(5)
-    assert results and not results[0].finished  # type: ignore[attr-defined]
+    assert results and not results[0].finished
