@@ -33,9 +33,10 @@ def render_cpu(checks: bool, compiled: Any, bank: Any, level: Any) -> float:
     """CPU seconds to render the whole mix, with or without the checks."""
     import numpy as np
 
-    from voiceguide import limiter, render
+    from voiceguide import render
     from voiceguide import storage as store
-    from voiceguide.samples import as_mono
+    from voiceguide.dsp import limiter
+    from voiceguide.dsp.samples import as_mono
     from voiceguide.voices import entry
 
     saved = limiter._floored, entry.check_entry, store.digest, store.read

@@ -41,7 +41,7 @@ def _builtins() -> list[Path]:
 def _error_db(script: Path) -> float:
     from voiceguide import pipeline
     from voiceguide.compile import compile_routine
-    from voiceguide.compile_job import Compiling
+    from voiceguide.compile.job import Compiling
     from voiceguide.player.play import FIRST_PART_MS
     from voiceguide.render import analyse, estimate_level
     from voiceguide.timeline import Timeline

@@ -154,7 +154,7 @@ def test_a_failed_write_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.Monk
 def test_stats_are_stored_with_the_clip(tmp_path: Path) -> None:
     """Per-millisecond peak and energy rows, what the mix limiter and analysis read, in the
     clip's own file: published together, by one rename."""
-    from voiceguide.dsp import chunk_stats
+    from voiceguide.dsp.clips import chunk_stats
 
     clip = stored(cache_with(tmp_path, FakeEngine()), "Breathe out slowly")
     samples, stats = clip.load_entry()

@@ -95,7 +95,7 @@ def bad_stats(path: Path) -> None:
 def loud_but_checksummed(path: Path) -> None:
     """Samples four times too loud with stats to match, and a valid checksum: what only
     the sanity check (samples within full scale) can catch."""
-    from voiceguide.dsp import chunk_stats
+    from voiceguide.dsp.clips import chunk_stats
 
     key = path.stem
     samples, _ = read_entry(path, key)
@@ -176,7 +176,7 @@ def damages(tries: int, directory: Path) -> Iterator[bool]:
     """For each seeded random damage to a clip entry (flipped bytes anywhere, header
     included; truncation; extension; zeroed ranges; another entry's file under this name):
     whether reading the entry refused it. Also run at scale by ``benchmarks/bench_cache.py``."""
-    from voiceguide.dsp import chunk_stats
+    from voiceguide.dsp.clips import chunk_stats
 
     rng = np.random.default_rng(5)
     entries = []

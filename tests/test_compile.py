@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, DurationBank, write
-from voiceguide.compile import CHIME_LEAD_MS, compile_routine, texts_ahead, wait_for_speech
+from voiceguide.compile.layout import CHIME_LEAD_MS, compile_routine, texts_ahead, wait_for_speech
 from voiceguide.errors import EngineError, ExitCode, ScriptError
 from voiceguide.model import VoiceSettings
 from voiceguide.script import load_script

@@ -1,5 +1,5 @@
-"""Signal helpers: resampling (voiceguide.resample), trimming and clip preparation
-(voiceguide.dsp), limiting (voiceguide.limiter).
+"""Signal helpers: resampling (voiceguide.dsp.resample), trimming and clip preparation
+(voiceguide.dsp.clips), limiting (voiceguide.dsp.limiter).
 
 References: pyloudnorm for loudness, scipy (tests only) for an independent 4x upsampler and
 for making test signals at engine rates. Speech is real espeak-ng output (22050 Hz).
@@ -19,7 +19,7 @@ import pytest
 import scipy.signal
 import soundfile
 
-from voiceguide.dsp import (
+from voiceguide.dsp.clips import (
     CLIP_LIMIT_DBTP,
     SPEECH_LUFS,
     chunk_energies,
@@ -28,10 +28,10 @@ from voiceguide.dsp import (
     prepare_clip,
     trim_silence,
 )
-from voiceguide.limiter import PeakLimiter, limit
-from voiceguide.loudness import LoudnessMeter, integrated_loudness
-from voiceguide.resample import kaiser_sinc_table, resample
-from voiceguide.truepeak import true_peak_db, true_peak_envelope
+from voiceguide.dsp.limiter import PeakLimiter, limit
+from voiceguide.dsp.loudness import LoudnessMeter, integrated_loudness
+from voiceguide.dsp.resample import kaiser_sinc_table, resample
+from voiceguide.dsp.truepeak import true_peak_db, true_peak_envelope
 from voiceguide.units import SAMPLE_RATE
 
 F32 = npt.NDArray[np.float32]
@@ -281,7 +281,7 @@ def test_prepare_clip_rejects_what_is_not_speech() -> None:
 def test_no_scipy_at_import_or_call_time(clips: dict[str, tuple[F32, int]]) -> None:
     code = (
         "import sys, numpy as np\n"
-        "from voiceguide import dsp\n"
+        "from voiceguide.dsp import clips as dsp\n"
         "t = np.arange(22050) / 22050\n"
         "x = (np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t)).astype(np.float32)\n"
         "dsp.prepare_clip(x, 22050)\n"

@@ -22,13 +22,13 @@ from numpy.typing import NDArray
 
 from tests.conftest import REPO, ffprobe
 from tests.conftest import blocks_of as shared_blocks_of
+from voiceguide.dsp.samples import to_pcm16
 from voiceguide.errors import ExportError
 from voiceguide.export import WRITERS, export_audio, export_subtitles, writer_for
 from voiceguide.export.atomic import atomic_group, atomic_path, write_text_atomic
 from voiceguide.export.base import TrackInfo
 from voiceguide.export.split import plan_parts, safe_title
 from voiceguide.export.subtitles import render_vtt, subtitles_path, vtt_time
-from voiceguide.samples import to_pcm16
 from voiceguide.timeline import Chapter, Speech, Timeline
 from voiceguide.units import SAMPLE_RATE, ms_to_frames
 

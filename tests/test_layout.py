@@ -19,10 +19,11 @@ MAX_LINES = 400
 # Ground that any layer may use: errors, units, limits, paths, storage and the words table.
 GROUND = {"ground"}
 # layer -> the layers it may import (besides itself and the ground)
+STAGES = {"model", "script", "breath", "timeline", "voices", "compile", "render", "signal"}
 ALLOWED: dict[str, set[str]] = {
     "ground": set(),
     "model": set(),
-    "signal": set(),  # numpy sample arithmetic: dsp, loudness, tones and their parts
+    "signal": set(),  # numpy sample arithmetic: dsp/ (stats, loudness, limiter...), tones
     "script": {"model"},
     "breath": {"model"},
     "timeline": {"model"},
@@ -31,31 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "render": {"model", "timeline", "voices", "signal"},
     "export": {"model", "timeline", "render", "voices", "signal"},
     "player": {"model", "timeline", "render", "voices", "signal"},
-    "front": {
-        "model",
-        "script",
-        "breath",
-        "timeline",
-        "voices",
-        "compile",
-        "render",
-        "export",
-        "player",
-        "signal",
-    },
-    "cli": {
-        "model",
-        "script",
-        "breath",
-        "timeline",
-        "voices",
-        "compile",
-        "render",
-        "export",
-        "player",
-        "signal",
-        "front",
-    },
+    "front": STAGES | {"export", "player"},  # pipeline wires the stages and the sinks
+    "cli": STAGES | {"export", "player", "front"},
 }
 
 # first matching prefix wins (dotted module names below ``voiceguide``)
@@ -67,24 +45,14 @@ LAYERS: list[tuple[str, str]] = [
     ("voiceguide.player", "player"),
     ("voiceguide.export", "export"),
     ("voiceguide.render", "render"),
-    ("voiceguide.compile_job", "compile"),
     ("voiceguide.compile", "compile"),
-    ("voiceguide.cuefit", "compile"),
-    ("voiceguide.pacer", "compile"),
     ("voiceguide.voices", "voices"),
     ("voiceguide.timeline", "timeline"),
     ("voiceguide.breath", "breath"),
     ("voiceguide.script", "script"),
     ("voiceguide.model", "model"),
     ("voiceguide.dsp", "signal"),
-    ("voiceguide.loudness", "signal"),
     ("voiceguide.tones", "signal"),
-    ("voiceguide.samples", "signal"),
-    ("voiceguide.resample", "signal"),
-    ("voiceguide.limiter", "signal"),
-    ("voiceguide.matmul", "signal"),
-    ("voiceguide.kweighting", "signal"),
-    ("voiceguide.truepeak", "signal"),
     ("voiceguide.errors", "ground"),
     ("voiceguide.units", "ground"),
     ("voiceguide.limits", "ground"),

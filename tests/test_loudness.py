@@ -1,5 +1,5 @@
-"""BS.1770-4 loudness (voiceguide.loudness, voiceguide.kweighting) and true peak
-(voiceguide.truepeak) against references.
+"""BS.1770-4 loudness (voiceguide.dsp.loudness, voiceguide.dsp.kweighting) and true peak
+(voiceguide.dsp.truepeak) against references.
 
 pyloudnorm is the independent reference for integrated loudness; scipy (tests only) gives an
 exact K-filter (lfilter) and an independent 4x upsampler. Speech is real espeak-ng output.
@@ -20,9 +20,9 @@ import pytest
 import scipy.signal
 import soundfile
 
-from voiceguide.kweighting import k_weighting_coefficients
-from voiceguide.loudness import LoudnessMeter, integrated_loudness
-from voiceguide.truepeak import true_peak_db, true_peak_envelope
+from voiceguide.dsp.kweighting import k_weighting_coefficients
+from voiceguide.dsp.loudness import LoudnessMeter, integrated_loudness
+from voiceguide.dsp.truepeak import true_peak_db, true_peak_envelope
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -281,7 +281,7 @@ def test_ten_minutes_measure_fast(speech: tuple[F32, int]) -> None:
 def test_no_scipy_at_import_or_call_time() -> None:
     code = (
         "import sys, numpy as np\n"
-        "from voiceguide import loudness, truepeak\n"
+        "from voiceguide.dsp import loudness, truepeak\n"
         "x = np.sin(np.arange(48000) / 10).astype(np.float32)\n"
         "loudness.integrated_loudness(x, 24000); truepeak.true_peak_db(x, 24000)\n"
         "truepeak.true_peak_envelope(x)\n"

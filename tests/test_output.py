@@ -430,7 +430,7 @@ def test_null_output_fast_is_fast() -> None:
 
 @pytest.mark.parametrize("rate", [48_000, 44_100, 16_000])
 def test_resampled_pull_matches_the_export_resampler(rate: int) -> None:
-    from voiceguide.resample import resample
+    from voiceguide.dsp.resample import resample
 
     tone = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(RATE) / RATE)).astype(np.float32)
     src = Source(tone)

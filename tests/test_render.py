@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SCRIPTS
 from voiceguide.compile import compile_routine
-from voiceguide.loudness import LoudnessMeter
+from voiceguide.dsp.loudness import LoudnessMeter
 from voiceguide.render import CEILING_DBTP, TARGET_LUFS, analyse, render
 from voiceguide.script import load_script
 from voiceguide.timeline import Timeline

@@ -232,7 +232,7 @@ def test_the_estimate_needs_no_clip_to_be_ready(
     """While the cache is still preparing every clip, the level is estimated, not awaited."""
     import threading
 
-    from voiceguide import dsp
+    from voiceguide.dsp import clips as dsp
 
     release = threading.Event()
     level_clip = dsp.level_clip

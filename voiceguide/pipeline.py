@@ -161,7 +161,7 @@ def _export(
     progress: Callable[[int, int], None] | None,
 ) -> ExportResult:
     """The work of ``export``: compile, then render, write and measure (``export.routine``)."""
-    from voiceguide.compile_job import refuse_misfits
+    from voiceguide.compile.job import refuse_misfits
     from voiceguide.export.routine import export_timeline
 
     routine, compiled, bank = compile_script(path, engine=engine)
@@ -213,7 +213,7 @@ def play(
 ) -> PlayResult:
     """Play a routine hands-free; see ``voiceguide play``. Saves the position on a stop.
 
-    The routine compiles on a thread (``compile_job.Compiling``): warm, it is laid out at
+    The routine compiles on a thread (``voiceguide.compile.job.Compiling``): warm, it is laid out at
     once; cold, the play starts on its first part while the rest is spoken into the cache,
     at a level estimated from a guessed layout (``render.estimate_level``).
     An audio device that stalls or is lost while playing is reopened (the same output;
@@ -223,7 +223,7 @@ def play(
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     """
     from voiceguide.compile import compile_routine
-    from voiceguide.compile_job import Compiling, refuse_misfits
+    from voiceguide.compile.job import Compiling, refuse_misfits
     from voiceguide.player.play import FIRST_PART_MS, play_routine
     from voiceguide.render import estimate_level, starting_level
     from voiceguide.timeline import Timeline

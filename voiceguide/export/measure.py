@@ -20,7 +20,7 @@ import numpy as np
 import soundfile
 from numpy.typing import NDArray
 
-from voiceguide.loudness import LoudnessMeter
+from voiceguide.dsp.loudness import LoudnessMeter
 from voiceguide.render.ahead import prefetch
 from voiceguide.units import SAMPLE_RATE
 

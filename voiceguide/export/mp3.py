@@ -21,6 +21,7 @@ import lameenc
 import numpy as np
 from numpy.typing import NDArray
 
+from voiceguide.dsp.samples import to_pcm16
 from voiceguide.errors import ExportError
 from voiceguide.export.base import FileWriterBase, TrackInfo
 from voiceguide.export.bitrate import BITRATES, DEFAULT_BITRATE, check_bitrate
@@ -31,7 +32,6 @@ from voiceguide.export.lametag import (
     crc16,
     info_frame_bitrate_index,
 )
-from voiceguide.samples import to_pcm16
 from voiceguide.units import SAMPLE_RATE
 
 # LAME's encoder delay, measured: an impulse at input sample n comes out of a tag-less stream

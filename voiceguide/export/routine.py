@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from voiceguide.errors import ExportError
 
 if TYPE_CHECKING:
-    from voiceguide.loudness import LoudnessMeter
-    from voiceguide.samples import Samples
+    from voiceguide.dsp.loudness import LoudnessMeter
+    from voiceguide.dsp.samples import Samples
     from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
 
@@ -53,8 +53,8 @@ def export_timeline(
 ) -> Written:
     """Render ``timeline`` once and write it to ``output`` (format from its suffix): split
     into chapters and with subtitles as asked; ``progress(done, total)`` in frames."""
+    from voiceguide.dsp.loudness import LoudnessMeter
     from voiceguide.export import export_audio, export_subtitles
-    from voiceguide.loudness import LoudnessMeter
     from voiceguide.render import cached_level, prefetch, render
     from voiceguide.units import SAMPLE_RATE, ms_to_frames
 

@@ -22,9 +22,9 @@ import numpy as np
 import soundfile
 from numpy.typing import NDArray
 
+from voiceguide.dsp.samples import to_pcm16
 from voiceguide.errors import ExportError
 from voiceguide.export.base import SOFTWARE, FileWriterBase, TrackInfo, clip_unit
-from voiceguide.samples import to_pcm16
 from voiceguide.timeline import Chapter
 from voiceguide.units import SAMPLE_RATE
 

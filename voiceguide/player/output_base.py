@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from voiceguide.errors import AudioDeviceError
 
 if TYPE_CHECKING:
-    from voiceguide.samples import Samples
+    from voiceguide.dsp.samples import Samples
 
 T = TypeVar("T")
 Pull = Callable[[int], "Samples"]
@@ -74,7 +74,7 @@ def check_block(block: Any, n: int) -> Samples:
 
 def to_s16le(block: Samples) -> bytes:
     """Float samples in [-1, 1] as little-endian 16-bit PCM (``samples.to_pcm16``)."""
-    from voiceguide.samples import to_pcm16
+    from voiceguide.dsp.samples import to_pcm16
 
     return to_pcm16(block).astype("<i2", copy=False).tobytes()
 

@@ -14,7 +14,7 @@ from voiceguide.player.priority import raise_priority
 from voiceguide.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from voiceguide.samples import Samples
+    from voiceguide.dsp.samples import Samples
 
 
 class NullOutput(OutputBase):

@@ -5,7 +5,7 @@ takes from the source only the frames that its output needs (plus the filter's l
 so it never blocks when the source does not. Output frame ``k`` sits exactly at source time
 ``k * from_rate / to_rate``: the play position converts by that ratio alone.
 
-The filter is ``voiceguide.resample``'s Kaiser-windowed sinc with lighter settings (16 zero
+The filter is ``voiceguide.dsp.resample``'s Kaiser-windowed sinc with lighter settings (16 zero
 crossings, cut-off at 0.9 of the lower Nyquist frequency, about 60 dB of stopband) than its
 export-grade ``resample``, because it runs in the audio callback, on a Raspberry Pi too.
 """
@@ -16,8 +16,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from voiceguide.dsp.samples import Samples
     from voiceguide.player.output_base import Pull
-    from voiceguide.samples import Samples
 
 _ZERO_CROSSINGS = 16
 _ROLLOFF = 0.9
@@ -30,7 +30,7 @@ class ResampledPull:
     def __init__(self, pull: Pull, from_rate: int, to_rate: int) -> None:
         import numpy as np
 
-        from voiceguide.resample import kaiser_sinc_table
+        from voiceguide.dsp.resample import kaiser_sinc_table
 
         g = math.gcd(from_rate, to_rate)
         self.up, self.down = to_rate // g, from_rate // g

@@ -36,7 +36,7 @@ from voiceguide.player.priority import raise_priority
 from voiceguide.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from voiceguide.samples import Samples
+    from voiceguide.dsp.samples import Samples
 
 _DEVICE_UNAVAILABLE = -9985  # paDeviceUnavailable: busy, or gone
 

@@ -27,7 +27,7 @@ FIRST_PART_MS = 1000  # a cold start plays once this much of the timeline is lai
 
 
 class Layout(Protocol):
-    """A routine being laid out on a thread (``voiceguide.compile_job.Compiling``)."""
+    """A routine being laid out on a thread (``voiceguide.compile.job.Compiling``)."""
 
     def follow(
         self, listener: Callable[[Timeline, bool], None], on_error: Callable[[BaseException], None]

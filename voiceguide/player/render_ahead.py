@@ -26,7 +26,7 @@ from voiceguide.timeline import Silence, Timeline
 from voiceguide.units import FRAMES_PER_MS, ms_to_frames
 
 if TYPE_CHECKING:
-    from voiceguide.samples import Samples
+    from voiceguide.dsp.samples import Samples
     from voiceguide.voices.base import SpeechBank
 
 BLOCK_FRAMES = 2400  # 100 ms: small blocks make seeks quick

@@ -33,8 +33,8 @@ from voiceguide.timeline import Silence, Timeline
 from voiceguide.units import FRAMES_PER_MS, ms_to_frames
 
 if TYPE_CHECKING:
+    from voiceguide.dsp.samples import Samples
     from voiceguide.render import Level
-    from voiceguide.samples import Samples
     from voiceguide.voices.base import SpeechBank
 
 FADE_MS = 20  # every transition fades over this long: no clicks

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from voiceguide.render.level import CEILING_DBTP, MIX_VERSION, POST_HEADROOM_DB, TARGET_LUFS, Level
 
 if TYPE_CHECKING:
+    from voiceguide.dsp.samples import Samples
     from voiceguide.render.ahead import prefetch
     from voiceguide.render.analysis import analyse
     from voiceguide.render.estimate import EstimatingBank, estimate_level, starting_level
     from voiceguide.render.level_cache import cached_level
     from voiceguide.render.mix import BLOCK_FRAMES, render, render_speech
-    from voiceguide.samples import Samples
 
 _LAZY = {
     "prefetch": "ahead",
@@ -43,7 +43,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name == "Samples":  # the sample type every stage shares
-        return importlib.import_module("voiceguide.samples").Samples
+        return importlib.import_module("voiceguide.dsp.samples").Samples
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from voiceguide.samples import Samples
+    from voiceguide.dsp.samples import Samples
 
 
 def prefetch(

@@ -1,7 +1,7 @@
 """The mix's loudness, worked out from the parts' stats alone (``analyse``).
 
 Every clip and tone comes with its true peak and K-weighted energy per millisecond
-(``dsp.chunk_stats``, kept in the speech cache). ``analyse`` works out the mix's BS.1770
+(``dsp.clips.chunk_stats``, kept in the speech cache). ``analyse`` works out the mix's BS.1770
 loudness from those, without mixing a sample, and finds the ``Level`` that brings the
 whole routine to TARGET_LUFS integrated with its true peak under CEILING_DBTP.
 """
@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from voiceguide.limiter import PeakLimiter
-from voiceguide.loudness import gated_loudness
+from voiceguide.dsp.limiter import PeakLimiter
+from voiceguide.dsp.loudness import gated_loudness
+from voiceguide.dsp.samples import F64 as _F64
 from voiceguide.render.level import CEILING_DBTP, POST_HEADROOM_DB, TARGET_LUFS, Level
 from voiceguide.render.mix import Mixer
-from voiceguide.samples import F64 as _F64
 from voiceguide.timeline import Timeline
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE
 from voiceguide.voices.base import SpeechBank

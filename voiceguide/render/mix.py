@@ -6,10 +6,10 @@ speech clips are loaded when they start and dropped when they end; tones are syn
 per event. Speech ducks the tone bed (with short ramps, known ahead from the timeline).
 
 Every clip and tone comes with its true peak and K-weighted energy per millisecond
-(``dsp.chunk_stats``): the mixer sums the parts' peaks into a bound on the mix's, so the
+(``dsp.clips.chunk_stats``): the mixer sums the parts' peaks into a bound on the mix's, so the
 limiter (``limiter.PeakLimiter``) needs no oversampling of its own, and it can give the
 mix's stats without mixing a sample (``stats``, what ``analyse`` works from). Speech clips
-come from the cache with a peak-to-loudness ratio of 13 to 16 dB (``dsp.CLIP_LIMIT_DBTP``),
+come from the cache with a peak-to-loudness ratio of 13 to 16 dB (``dsp.clips.CLIP_LIMIT_DBTP``),
 so the mix limiter only trims. Samples are clipped to [-1, 1] as a last guard that real
 content never reaches.
 """
@@ -25,13 +25,13 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide import tones
-from voiceguide.dsp import SPEECH_LUFS
-from voiceguide.limiter import PeakLimiter
+from voiceguide.dsp.clips import SPEECH_LUFS
+from voiceguide.dsp.limiter import PeakLimiter
+from voiceguide.dsp.samples import F64 as _F64
+from voiceguide.dsp.samples import Samples
 from voiceguide.model import VoiceSettings
 from voiceguide.render.level import Level
 from voiceguide.render.tone_stats import rough_tone_stats, tone_stats
-from voiceguide.samples import F64 as _F64
-from voiceguide.samples import Samples
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
 from voiceguide.voices.base import SpeechBank
@@ -195,7 +195,7 @@ class Mixer:
         """Mixed blocks from ``start_frame`` to the end, each with its true peak per 1 ms.
 
         The peaks bound the block's true peak chunk by chunk: the sum of the sounding
-        parts' peaks (``dsp.chunk_peaks``, cached with each clip and tone), the tone bed's
+        parts' peaks (``dsp.clips.chunk_peaks``, cached with each clip and tone), the tone bed's
         at its least ducked within the chunk. Starts and block sizes are whole milliseconds,
         so every part lines up with the chunks. The last block may be shorter.
         """
@@ -253,7 +253,7 @@ class Mixer:
             yield total * g2, chunk_peaks * np.float32(gain)
 
 
-_PEAKS, _ENERGY = 0, 1  # rows of ``dsp.chunk_stats``
+_PEAKS, _ENERGY = 0, 1  # rows of ``dsp.clips.chunk_stats``
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Each tone's per-millisecond stats (``dsp.chunk_stats``), kept for the process and on disk.
+"""Each tone's per-millisecond stats (``dsp.clips.chunk_stats``), kept for the process and on disk.
 
 A routine repeats the same few tones. Working out a tone's stats costs a few milliseconds,
 which a cold start would otherwise spend before its first sound, so they are stored beside
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide import tones
-from voiceguide.dsp import chunk_energies, chunk_stats
+from voiceguide.dsp.clips import chunk_energies, chunk_stats
+from voiceguide.dsp.samples import Samples
 from voiceguide.render.entries import entry_path, load, save
 from voiceguide.render.level import MIX_VERSION
-from voiceguide.samples import Samples
 from voiceguide.storage import BadEntry
 from voiceguide.units import FRAMES_PER_MS
 
@@ -45,7 +45,7 @@ def _stored(name: str, frames: int) -> Samples | None:
 
 @functools.lru_cache(maxsize=64)
 def tone_stats(name: str, frames: int) -> Samples:
-    """``dsp.chunk_stats`` of a tone: stored, else worked out and stored."""
+    """``dsp.clips.chunk_stats`` of a tone: stored, else worked out and stored."""
     stored = _stored(name, frames)
     if stored is not None:
         return stored

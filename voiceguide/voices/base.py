@@ -126,7 +126,7 @@ class ClipSource(Protocol):
     """Where a clip's data comes from (the speech cache): verified, made again if bad."""
 
     def load_clip(self, clip: Clip) -> tuple[Samples, Samples]:
-        """``clip``'s samples and its ``dsp.chunk_stats``."""
+        """``clip``'s samples and its ``dsp.clips.chunk_stats``."""
         ...
 
 
@@ -153,7 +153,7 @@ class Clip:
 
     def load_entry(self) -> tuple[Samples, Samples]:
         """The clip's samples (float32, mono, SAMPLE_RATE) and its true peak and K-weighted
-        energy per millisecond (``dsp.chunk_stats``, what the renderer's limiter and
+        energy per millisecond (``dsp.clips.chunk_stats``, what the renderer's limiter and
         loudness analysis work from), read together and verified."""
         if self.source is not None:
             return self.source.load_clip(self)
@@ -173,7 +173,7 @@ class Clip:
         return self.load_entry()[0]
 
     def load_stats(self) -> Samples:
-        """The clip's ``dsp.chunk_stats`` (see ``load_entry``)."""
+        """The clip's ``dsp.clips.chunk_stats`` (see ``load_entry``)."""
         return self.load_entry()[1]
 
 

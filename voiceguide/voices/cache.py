@@ -276,8 +276,8 @@ class SpeechCache:
     def wait(self) -> None:
         """Wait until every clip synthesised so far is stored; raises the first error.
 
-        Synthesis returns as soon as a clip's length is known (``dsp.trim_clip``); its
-        loudness, peaks and storage (``dsp.level_clip``, ``dsp.chunk_stats``) finish on a
+        Synthesis returns as soon as a clip's length is known (``dsp.clips.trim_clip``);
+        its loudness, peaks and storage (``dsp.clips.level_clip``, ``chunk_stats``) finish on a
         worker thread while the engine speaks the next cue. Loading a clip waits for it.
         """
         while self._pending:

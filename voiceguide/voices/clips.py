@@ -1,8 +1,8 @@
 """An engine's output made into a cache clip: its silence trimmed, then levelled.
 
-Trimming (``dsp.trim_clip``, resampled to SAMPLE_RATE) gives the clip's length, which is
-all the compiler needs; levelling (``dsp.level_clip``) and the stats of the mix
-(``dsp.chunk_stats``) can follow on another thread.
+Trimming (``dsp.clips.trim_clip``, resampled to SAMPLE_RATE) gives the clip's length, which is
+all the compiler needs; levelling (``dsp.clips.level_clip``) and the stats of the mix
+(``dsp.clips.chunk_stats``) can follow on another thread.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def trimmed(engine: str, text: str, samples: Samples, rate: int) -> Samples:
     """``samples`` at ``rate`` resampled to SAMPLE_RATE, the engine's silence trimmed."""
     import numpy as np
 
-    from voiceguide.dsp import trim_clip
+    from voiceguide.dsp.clips import trim_clip
 
     try:
         clip: Samples = trim_clip(np.asarray(samples, dtype=np.float32), rate)
@@ -32,7 +32,7 @@ def levelled(engine: str, text: str, trimmed: Samples) -> tuple[Samples, Samples
     """A trimmed clip levelled (loudness normalised, peaks limited), and its stats."""
     import numpy as np
 
-    from voiceguide.dsp import chunk_stats, level_clip
+    from voiceguide.dsp.clips import chunk_stats, level_clip
 
     try:
         clip = np.ascontiguousarray(level_clip(trimmed), dtype=np.float32).reshape(-1)

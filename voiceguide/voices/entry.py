@@ -2,8 +2,8 @@
 
 An entry (``voiceguide.storage``: a header with the payload's CRC-32, then the payload)
 holds the clip's frame count, its samples (float32, mono, SAMPLE_RATE, after
-``dsp.prepare_clip``: resampled, the engine's silence trimmed, loudness normalised, peaks
-limited) and its true peak and K-weighted energy per millisecond (``dsp.chunk_stats``:
+``dsp.clips.prepare_clip``: resampled, the engine's silence trimmed, loudness normalised, peaks
+limited) and its true peak and K-weighted energy per millisecond (``dsp.clips.chunk_stats``:
 what the mix's limiter and loudness analysis work from). Clip and stats are published
 together by one rename, so no reader ever pairs a clip with another synthesis's stats.
 
@@ -77,7 +77,7 @@ def read_entry(path: Path, key: str) -> tuple[Samples, Samples]:
 
 
 def check_entry(samples: Samples, stats: Samples) -> None:
-    """Raise BadEntry unless ``stats`` can be the ``dsp.chunk_stats`` of ``samples`` and the
+    """Raise BadEntry unless ``stats`` can be the ``dsp.clips.chunk_stats`` of ``samples`` and the
     samples are a prepared clip's: finite and within [-1, 1]; stats of the right shape,
     finite and not negative, each millisecond's peak at least its samples' own."""
     import numpy as np

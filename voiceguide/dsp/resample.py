@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.samples import Samples, as_mono
+from voiceguide.dsp.samples import Samples, as_mono
 
 # The export filter: its cutoff sits at _ROLLOFF of the lower Nyquist frequency, its
 # half-length spans _ZERO_CROSSINGS zero crossings of the sinc: passband flat to about 0.9

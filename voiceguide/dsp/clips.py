@@ -15,12 +15,12 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.limiter import limit
-from voiceguide.loudness import LoudnessMeter, integrated_loudness
-from voiceguide.resample import resample
-from voiceguide.samples import F64 as _F64
-from voiceguide.samples import Samples, as_mono
-from voiceguide.truepeak import true_peak_envelope
+from voiceguide.dsp.limiter import limit
+from voiceguide.dsp.loudness import LoudnessMeter, integrated_loudness
+from voiceguide.dsp.resample import resample
+from voiceguide.dsp.samples import F64 as _F64
+from voiceguide.dsp.samples import Samples, as_mono
+from voiceguide.dsp.truepeak import true_peak_envelope
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE
 
 SPEECH_LUFS = -16.0

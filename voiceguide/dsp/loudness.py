@@ -1,8 +1,8 @@
 """ITU-R BS.1770-4 integrated loudness (gated), streamed, in numpy only.
 
 Why not scipy: importing it costs about a second, and the export path must start fast. The
-K-weighting filter is ``voiceguide.kweighting``; true peak, which the meter also reports, is
-``voiceguide.truepeak``.
+K-weighting filter is ``voiceguide.dsp.kweighting``; true peak, which the meter also reports, is
+``voiceguide.dsp.truepeak``.
 
 Only per-100 ms energies of the K-weighted signal are kept, never audio, so a meter's memory
 grows by 80 bytes per second of programme.
@@ -18,10 +18,10 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.kweighting import BLOCK, PASS, k_filter
-from voiceguide.samples import F64 as _F64
-from voiceguide.samples import as_mono
-from voiceguide.truepeak import TruePeak
+from voiceguide.dsp.kweighting import BLOCK, PASS, k_filter
+from voiceguide.dsp.samples import F64 as _F64
+from voiceguide.dsp.samples import as_mono
+from voiceguide.dsp.truepeak import TruePeak
 
 _F32 = npt.NDArray[np.float32]
 

@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.matmul import matmul_one_core
-from voiceguide.samples import Samples, as_mono
+from voiceguide.dsp.matmul import matmul_one_core
+from voiceguide.dsp.samples import Samples, as_mono
 
 _F32 = npt.NDArray[np.float32]
 

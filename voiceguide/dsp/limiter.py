@@ -3,7 +3,7 @@
 Both turn the gain each sample (or millisecond) needs into a smooth gain that is never more
 than what is needed: a moving minimum over the lookahead and the hold, smoothed by a trailing
 triangle. ``limit`` finds its peaks itself (optionally true peaks, 4x oversampled);
-``PeakLimiter`` is handed them per millisecond (``voiceguide.dsp.chunk_peaks``), so it runs
+``PeakLimiter`` is handed them per millisecond (``voiceguide.dsp.clips.chunk_peaks``), so it runs
 beside the encoder at little cost.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.samples import F64 as _F64
-from voiceguide.samples import Samples, as_mono
-from voiceguide.truepeak import true_peak_envelope
+from voiceguide.dsp.samples import F64 as _F64
+from voiceguide.dsp.samples import Samples, as_mono
+from voiceguide.dsp.truepeak import true_peak_envelope
 from voiceguide.units import FRAMES_PER_MS
 
 

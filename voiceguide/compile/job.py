@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from voiceguide.compile import Compiled, compile_routine
+from voiceguide.compile.layout import Compiled, compile_routine
 from voiceguide.errors import CueFitError
 from voiceguide.model import Routine
 from voiceguide.timeline import Timeline

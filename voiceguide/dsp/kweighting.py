@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.matmul import matmul_one_core
-from voiceguide.samples import F64 as _F64
+from voiceguide.dsp.matmul import matmul_one_core
+from voiceguide.dsp.samples import F64 as _F64
 
 _F32 = npt.NDArray[np.float32]
 

@@ -3,11 +3,11 @@
 Speech durations come from the rendered clips (through a ``SpeechBank``), never from
 guesses; a bank that speaks ahead is first told every text, in the order they are needed
 (``texts_ahead``). Cues that do not fit before the next speech (or before their step ends)
-are collected as ``FitIssue``s (``voiceguide.cuefit``).
+are collected as ``FitIssue``s (``voiceguide.compile.cuefit``).
 
 Layout of a step (each side of a sided step is laid out the same way):
 chime at the start -> instruction (or the "switch sides" line) -> start cues, one after
-another -> the breathing pacer (``voiceguide.pacer``), from the next whole 100 ms after a
+another -> the breathing pacer (``voiceguide.compile.pacer``), from the next whole 100 ms after a
 short gap; cues at fixed offsets, halfway, before the end, every N seconds, or locked to
 breaths are placed where they belong. Countdown ticks fill the last seconds. An optional
 rest follows each step but the last, inside that step's chapter, with its "Next: ..."
@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.breath import schedule
-from voiceguide.cuefit import FitIssue, Placed, fit_issues
+from voiceguide.compile.cuefit import FitIssue, Placed, fit_issues
+from voiceguide.compile.pacer import pace
 from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
 from voiceguide.model import CueKind, Routine, Step, VoiceSettings, Where
-from voiceguide.pacer import pace
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
 from voiceguide.units import clock_ms, ms_to_frames
 from voiceguide.voices.base import Clip, PreparingBank, SpeechBank
