@@ -48,7 +48,7 @@ MB = 1_000_000  # bytes; ru_maxrss is in KiB on Linux
 # Targets.
 WARM_MAX = 1.3  # x the encoder alone
 COLD_MAX = 1.5  # x (espeak-ng CLI + encoder)
-NOOP_MAX_S = 0.1
+NOOP_MAX_S = 0.25  # the no-op re-export goes through typer
 HELP_MAX_S = 0.3
 RSS_60_MAX_MB = 120.0
 RSS_GROWTH_MAX_MB = 15.0
