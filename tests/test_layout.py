@@ -59,6 +59,7 @@ LAYERS: list[tuple[str, str]] = [
     ("voiceguide.paths", "ground"),
     ("voiceguide.storage", "ground"),
     ("voiceguide.words", "ground"),
+    ("voiceguide.speakable", "ground"),
 ]
 
 
