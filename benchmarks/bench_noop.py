@@ -32,11 +32,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench_export import CommandFailed, Row, run, table
+from bench_export import NOOP_MAX_S, CommandFailed, Row, run, table
 from report import prepare
 
 REPO = Path(__file__).resolve().parent.parent
-NOOP_MAX_S = 0.25
 PYTHON_FLOOR = [sys.executable, "-c", "pass"]
 IMPORT_TYPER = [sys.executable, "-c", "import typer"]
 

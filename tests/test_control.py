@@ -349,9 +349,12 @@ def test_closing_wakes_the_serving_thread(sock: Path, monkeypatch: pytest.Monkey
     control = ControlServer(sock, lambda line: "ok")
     control.start()
     assert send_command("next", sock) == "ok"
+    thread = control._thread
+    assert thread is not None
     began = time.monotonic()
-    control.close()
-    assert time.monotonic() - began < 30.0  # not the 60 s poll
+    control.close()  # gives the serving thread 2 s to end: the 60 s poll would not
+    assert not thread.is_alive()
+    assert time.monotonic() - began < 30.0  # nor did it wait for that poll
     assert not sock.exists()
 
 

@@ -83,7 +83,7 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def imports(module: str, path: Path) -> set[str]:
+def imports(module: str, path: Path, known: dict[str, Path]) -> set[str]:
     """Every voiceguide module that ``module`` imports, wherever in the file."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
@@ -98,7 +98,6 @@ def imports(module: str, path: Path) -> set[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             if not base.startswith("voiceguide"):
                 continue
-            known = modules()
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 found.add(sub if sub in known else base)
@@ -108,7 +107,7 @@ def imports(module: str, path: Path) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     known = modules()
-    return {m: {i for i in imports(m, p) if i in known} for m, p in known.items()}
+    return {m: {i for i in imports(m, p, known) if i in known} for m, p in known.items()}
 
 
 def test_imports_follow_the_flow() -> None:
@@ -124,13 +123,8 @@ def test_imports_follow_the_flow() -> None:
 
 
 def test_sinks_do_not_import_each_other() -> None:
-    wrong = [
-        f"{m} imports {t}"
-        for m, targets in graph().items()
-        for t in targets
-        if {layer_of(m), layer_of(t)} == {"export", "player"}
-    ]
-    assert not wrong, "\n".join(wrong)
+    """The two sinks consume the renderer side by side: neither may use the other."""
+    assert "player" not in ALLOWED["export"] and "export" not in ALLOWED["player"]
 
 
 def test_no_import_cycles() -> None:

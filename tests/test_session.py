@@ -221,7 +221,7 @@ def test_a_cold_start_goes_over_to_the_exact_level_at_a_quiet_moment(tmp_path: P
     assert 24_000 < switch < len(got) - 24_000
     np.testing.assert_array_equal(got[:switch], before[:switch])
     np.testing.assert_array_equal(got[switch:], after[switch:])
-    quiet = s.quiet_from(switch - 1)
+    quiet = s.ahead.quiet_from(switch - 1)
     assert quiet is not None and quiet >= switch
     assert not got[quiet - ms_to_frames(100) : quiet].any()  # it changed in silence
 
@@ -268,7 +268,7 @@ def test_a_growing_timeline_plays_exactly_the_whole(tmp_path: Path) -> None:
     try:
         for nxt in [*more, timeline]:
             # What this part can be played up to (the wait needs a "ready" to go on).
-            ready = min(s.quiet_before(s.ahead.total), wait)
+            ready = min(s.ahead.quiet_before(s.ahead.total), wait)
             if ready > s.cursor:
                 got.append(take(s, ready - s.cursor))
             s.extend(nxt, complete=nxt is timeline)

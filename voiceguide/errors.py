@@ -77,9 +77,8 @@ class Interrupted(KeyboardInterrupt):
 
     A KeyboardInterrupt, not a VoiceguideError: like Ctrl-C itself it passes every
     ``except Exception`` on its way out (a library's, or a best-effort cleanup's), so a stop
-    signal can never be swallowed while the command goes on to finish its work."""
-
-    exit_code = ExitCode.INTERRUPTED
+    signal can never be swallowed while the command goes on to finish its work. The CLI
+    ends on it with ``ExitCode.INTERRUPTED``."""
 
     def __init__(self) -> None:
         super().__init__("interrupted")

@@ -8,7 +8,6 @@ player (``player.play``); the no-op record of exports is ``manifest``'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from voiceguide.paths import scripts_dir
 
 if TYPE_CHECKING:
     from voiceguide.compile import Compiled
+    from voiceguide.export.routine import Progress
     from voiceguide.model import Routine
     from voiceguide.player.session import PlayResult
     from voiceguide.timeline import Timeline
@@ -118,7 +118,7 @@ def export(
     split: bool = False,
     subtitles: bool = False,
     force: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> ExportResult:
     """Export a routine to ``output`` (format from its extension); see ``voiceguide export``.
 
@@ -158,7 +158,7 @@ def _export(
     bitrate: int,
     split: bool,
     subtitles: bool,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> ExportResult:
     """The work of ``export``: compile, then render, write and measure (``export.routine``)."""
     from voiceguide.compile.job import refuse_misfits

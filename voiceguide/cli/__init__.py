@@ -63,16 +63,14 @@ def main() -> None:
 
 def interrupted(exc: BaseException, signals: StopSignals) -> bool:
     """True if ``exc`` comes of Ctrl-C or SIGTERM: a stop signal reached ``signals``, or
-    ``exc`` (or an exception it was raised from or during) is ``Interrupted`` or a
-    KeyboardInterrupt."""
+    ``exc`` (or an exception it was raised from or during) is a KeyboardInterrupt (of
+    which ``voiceguide.errors.Interrupted`` is one)."""
     if signals.received:
         return True
-    from voiceguide.errors import Interrupted
-
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, Interrupted | KeyboardInterrupt):
+        if isinstance(current, KeyboardInterrupt):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__

@@ -7,7 +7,7 @@ as typer read it: the signature below is the options' one definition.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,9 +18,10 @@ from voiceguide.cli.options import Engine, Script
 from voiceguide.export import DEFAULT_BITRATE
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
-OnProgress = Callable[[int, int], None]
+    from voiceguide.export.routine import Progress
 
 
 def export(
@@ -67,7 +68,7 @@ def up_to_date_message(outputs: Iterable[Path]) -> str:
 
 
 @contextmanager
-def progress_bar() -> Iterator[OnProgress | None]:
+def progress_bar() -> Iterator[Progress | None]:
     """A progress callback that draws a bar on a terminal's stderr (None elsewhere).
 
     The bar (rich) starts with the first frames: a no-op export shows none. It goes when
@@ -77,7 +78,7 @@ def progress_bar() -> Iterator[OnProgress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    bar: Progress | None = None
+    bar: Bar | None = None
     task: TaskID | None = None
 
     def progress(done: int, total: int) -> None:

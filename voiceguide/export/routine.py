@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
 
+Progress = Callable[[int, int], None]  # (frames written, frames in all), as they go
+
 LOSSY = (".mp3", ".ogg")
 LOSSY_PEAK_DBTP = -1.3  # 0.3 dB under the promised -1 dBTP
 OVERSHOOT_DB = {".mp3": 0.2, ".ogg": 1.2}  # MP3 at 96 kbit/s and more; Vorbis
@@ -49,7 +51,7 @@ def export_timeline(
     bitrate: int,
     split: bool,
     subtitles: bool,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Written:
     """Render ``timeline`` once and write it to ``output`` (format from its suffix): split
     into chapters and with subtitles as asked; ``progress(done, total)`` in frames."""

@@ -96,12 +96,6 @@ class Session(Transport):
         """Go on at ``level`` without a seam (see ``RenderAhead.set_level``)."""
         self.ahead.set_level(level)
 
-    def quiet_before(self, frame: int) -> int:
-        return self.ahead.quiet_before(frame)
-
-    def quiet_from(self, frame: int) -> int | None:
-        return self.ahead.quiet_from(frame)
-
     # -- what it says and shows ----------------------------------------------------
     def heard_ms(self) -> int:
         """The file time being heard now (the cursor, less what is still buffered)."""

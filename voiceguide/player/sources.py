@@ -7,7 +7,6 @@ comes in; the hub and the other sources stay as they are.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
 
 from voiceguide.player.hub import Source
 from voiceguide.player.keys import KeySource
@@ -15,13 +14,8 @@ from voiceguide.player.server import SocketSource
 from voiceguide.player.signals import SignalSource
 
 
-def player_sources(
-    socket_path: Path | str | None = None,
-    *,
-    key_fd: int | None = None,
-    key_help: TextIO | None = None,
-) -> list[Source]:
+def player_sources(socket_path: Path | str | None = None) -> list[Source]:
     """The socket at ``socket_path`` (see ``channel.default_socket_path``), the signals and
-    the keys (read from ``key_fd``, standard input by default, when it is a terminal), in
-    the order they are started: a socket that cannot be made leaves nothing else set up."""
-    return [SocketSource(socket_path), SignalSource(), KeySource(key_fd, key_help)]
+    the keys (standard input, when it is a terminal), in the order they are started: a
+    socket that cannot be made leaves nothing else set up."""
+    return [SocketSource(socket_path), SignalSource(), KeySource()]
