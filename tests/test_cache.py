@@ -460,6 +460,41 @@ def test_compiling_through_the_cache_prepares_and_lays_out_the_same(tmp_path: Pa
     assert prepared.misses == plain.misses and prepared.synthesized == plain.synthesized
 
 
+def test_no_texts_are_listed_ahead_for_an_engine_that_speaks_one_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """Telling the texts ahead takes a second, guessed layout: it is spent only where the
+    engine speaks many texts at once (espeak-ng does not)."""
+    from tests.conftest import SCRIPTS
+    from voiceguide.compile import compile_routine
+    from voiceguide.script import load_script
+
+    fake = FakeEngine()
+
+    class OneAtATime:  # the fake engine without synthesize_many
+        name = fake.name
+        settings = staticmethod(fake.settings)
+        synthesize = staticmethod(fake.synthesize)
+        identity = staticmethod(fake.identity)
+        voices = staticmethod(fake.voices)
+        estimate_ms = staticmethod(fake.estimate_ms)
+        fingerprint = staticmethod(fake.fingerprint)
+
+    cache = SpeechCache(tmp_path, engines={"pyttsx3": OneAtATime})
+    told: list[int] = []
+    real_prepare = cache.prepare
+
+    def prepare(requests: Sequence[tuple[str, VoiceSettings]]) -> None:
+        told.append(len(requests))
+        real_prepare(requests)
+
+    cache.prepare = prepare  # type: ignore[method-assign]
+    routine = load_script(SCRIPTS / "daily.yaml")
+    assert not cache.speaks_ahead(routine.voice)
+    whole = compile_routine(routine, cache)
+    assert told == [] and cache.misses == len({s.text for s in whole.timeline.speech})
+
+
 def test_keys_from_the_settings_are_the_keys_stored_entries_have(tmp_path: Path) -> None:
     """The settings' fields (voice, rate, volume) enter the key as they always have, so the
     entries on disk stay valid without a CACHE_VERSION bump."""

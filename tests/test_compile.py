@@ -404,6 +404,9 @@ class _PreparingBank(DurationBank):
         super().__init__()
         self.told: list[str] = []
 
+    def speaks_ahead(self, voice: VoiceSettings) -> bool:
+        return True
+
     def prepare(self, requests: Sequence[tuple[str, VoiceSettings]]) -> None:
         assert not self.asked, "told after being asked"
         self.told = [text for text, _ in requests]

@@ -369,12 +369,12 @@ def compile_routine(
 ) -> Compiled:
     """Build the timeline of ``routine``, measuring every spoken clip through ``bank``.
 
-    A bank that speaks ahead (``PreparingBank``) is first told every text, in the order
-    the layout asks for them (``texts_ahead``). ``on_final`` is handed prefixes of the
-    timeline as it is laid out (after each intro paragraph, and at each step's start):
-    everything in a prefix is as it will be in the whole. A player can start on them
-    before the last cue is spoken into the cache.
+    A bank that speaks ahead (``PreparingBank``, for an engine that speaks many texts at
+    once) is first told every text, in the order the layout asks for them (``texts_ahead``).
+    ``on_final`` is handed prefixes of the timeline as it is laid out (after each intro
+    paragraph, and at each step's start): everything in a prefix is as it will be in the
+    whole. A player can start on them before the last cue is spoken into the cache.
     """
-    if isinstance(bank, PreparingBank):
+    if isinstance(bank, PreparingBank) and bank.speaks_ahead(routine.voice):
         bank.prepare(texts_ahead(routine, bank))
     return _Builder(routine, bank, on_final).build()

@@ -197,4 +197,9 @@ class PreparingBank(Protocol):
     costs time only; a text asked for and never told about is spoken when asked.
     """
 
+    def speaks_ahead(self, voice: VoiceSettings) -> bool:
+        """Whether being told the texts would help ``voice``'s engine (it speaks many at
+        once): if not, the compiler spends no second layout on listing them."""
+        ...
+
     def prepare(self, requests: Sequence[Request]) -> None: ...

@@ -118,6 +118,14 @@ class SpeechCache:
                 raise unknown_engine(name, self._factories)
         return self._engines[name]
 
+    def speaks_ahead(self, voice: VoiceSettings) -> bool:
+        """True if ``voice``'s engine is a ``BatchEngine`` (an unknown engine is not: its
+        error comes with the cue's place when a clip is asked for)."""
+        try:
+            return isinstance(self.engine(voice.engine), BatchEngine)
+        except EngineError:
+            return False
+
     def prepare(self, requests: Sequence[Request]) -> None:
         """Be told the texts that will be asked for, in order (``base.PreparingBank``):
         stored entries are looked up now, and a ``BatchEngine`` is handed the rest. An
