@@ -25,7 +25,7 @@ from tests.conftest import blocks_of as shared_blocks_of
 from voiceguide.dsp.samples import to_pcm16
 from voiceguide.errors import ExportError
 from voiceguide.export import WRITERS, export_audio, export_subtitles, writer_for
-from voiceguide.export.atomic import atomic_group, atomic_path, write_text_atomic
+from voiceguide.export.atomic import atomic_group, atomic_path
 from voiceguide.export.base import TrackInfo
 from voiceguide.export.split import plan_parts, safe_title
 from voiceguide.export.subtitles import render_vtt, subtitles_path, vtt_time
@@ -398,7 +398,8 @@ def test_atomic_path_replaces_only_on_success(tmp_path: Path) -> None:
 def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:
-        write_text_atomic(tmp_path / "a.txt", "x\n")
+        with atomic_path(tmp_path / "a.txt") as temp:
+            temp.write_bytes(b"x\n")
     finally:
         os.umask(umask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644

@@ -126,10 +126,6 @@ def _stamp(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def _load(output: Path) -> dict[str, Any]:
-    return storage.read_json(record_path(output))
-
-
 def _inputs(options: dict[str, Any], included: Iterable[Path]) -> list[Path]:
     """The files an export's hash reads: the script being exported now, then its includes."""
     script = Path(options["script"])
@@ -139,8 +135,8 @@ def _inputs(options: dict[str, Any], included: Iterable[Path]) -> list[Path]:
 def is_current(outputs: list[Path], options: dict[str, Any]) -> bool:
     """True if ``outputs`` exist unchanged and were made from unchanged inputs: the same
     script (path and content), the same included files and the same options."""
-    entry = _load(outputs[0])
-    if not isinstance(entry, dict) or entry.get("output") != str(outputs[0].resolve()):
+    entry = storage.read_json(record_path(outputs[0]))
+    if entry.get("output") != str(outputs[0].resolve()):
         return False
     recorded = entry.get("files", [])
     if not isinstance(recorded, list) or not recorded or recorded[0] != options["script"]:

@@ -48,10 +48,10 @@ class BadEntry(Exception):
     """A cache file that is missing or cannot be trusted; ``str()`` says why."""
 
 
-def replace(path: Path, parts: Iterable[bytes | memoryview], *, prefix: str) -> None:
+def replace(path: Path, parts: Iterable[bytes | memoryview]) -> None:
     """Replace ``path`` with the bytes of ``parts`` in order, durably. The temporary file is
-    named ``prefix`` + random (its owner sweeps what a killed writer left). Raises OSError."""
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+    named TMP_PREFIX + random (``sweep`` removes what a killed writer left). Raises OSError."""
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             for part in parts:
@@ -81,11 +81,11 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_text(path: Path, text: str, *, prefix: str = TMP_PREFIX) -> None:
+def write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8, LF line ends) durably; its directory is made
     if missing. Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace(path, [text.encode("utf-8")], prefix=prefix)
+    replace(path, [text.encode("utf-8")])
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def write(path: Path, context: bytes, payload: list[bytes | memoryview]) -> None
     length = sum(len(part) for part in payload)
     header = HEADER.pack(MAGIC, length, digest(context, payload))
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace(path, [header, *payload], prefix=TMP_PREFIX)
+    replace(path, [header, *payload])
 
 
 def read(path: Path, context: bytes) -> bytes:

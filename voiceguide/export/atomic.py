@@ -190,12 +190,6 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         yield group.path(target)
 
 
-def write_text_atomic(path: Path | str, text: str, encoding: str = "utf-8") -> None:
-    """Replace ``path`` with ``text`` atomically (LF line ends); ExportError on failure."""
-    with atomic_path(path) as temp:
-        temp.write_text(text, encoding=encoding, newline="\n")
-
-
 def _export_error(target: Path | None, error: OSError) -> ExportError:
     reason = error.strerror or str(error) or type(error).__name__
     where = str(target) if target is not None else "output"

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from voiceguide.render.level import CEILING_DBTP, MIX_VERSION, POST_HEADROOM_DB, TARGET_LUFS, Level
 
 if TYPE_CHECKING:
-    from voiceguide.dsp.samples import Samples
     from voiceguide.render.ahead import prefetch
     from voiceguide.render.analysis import analyse
     from voiceguide.render.estimate import EstimatingBank, estimate_level, starting_level
@@ -42,8 +41,6 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Samples":  # the sample type every stage shares
-        return importlib.import_module("voiceguide.dsp.samples").Samples
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -58,7 +55,6 @@ __all__ = [
     "TARGET_LUFS",
     "EstimatingBank",
     "Level",
-    "Samples",
     "analyse",
     "cached_level",
     "estimate_level",
