@@ -91,17 +91,16 @@ def test_a_cold_estimate_is_close_to_the_exact_level(
 ) -> None:
     """What a cold play starts with, the first cue spoken and the rest guessed, against
     the level the export uses."""
-    from voiceguide.render import EstimatingBank
+    from voiceguide.render import estimate_level
     from voiceguide.voices.fake import FakeEngine
 
     routine = load_script(script)  # type: ignore[arg-type]
-    exact = analyse(compile_routine(routine, fake_bank).timeline, fake_bank)
+    timeline = compile_routine(routine, fake_bank).timeline
+    exact = analyse(timeline, fake_bank)
     cold = SpeechCache(tmp_path / "speech", engines={"pyttsx3": FakeEngine})
-    first = compile_routine(routine, fake_bank).timeline.speech[0]
-    cold.clip(first.text, first.voice)
-    cold.wait()
-    guessed = EstimatingBank(cold)
-    estimate = analyse(compile_routine(routine, guessed).timeline, guessed, estimate=True)
+    first = timeline.speech[0]
+    cold.clip(first.text, first.voice)  # what a cold start has spoken when it begins
+    estimate = estimate_level(timeline, cold, lambda g: compile_routine(routine, g).timeline)
     total = estimate.gain_db + estimate.post_gain_db
     assert total == pytest.approx(exact.gain_db + exact.post_gain_db, abs=0.5)
 

@@ -112,12 +112,17 @@ ENGLISH = Phrases(
 LANGUAGES: dict[str, Phrases] = {ENGLISH.lang: ENGLISH}
 
 
+def norm(text: str) -> str:
+    """A language code, voice id or name as compared: trimmed, case-folded, ``_`` as ``-``."""
+    return text.strip().casefold().replace("_", "-")
+
+
 def phrases(lang: str = DEFAULT_LANGUAGE) -> Phrases:
     """The words of language ``lang`` (a code such as ``en``; ``en-GB`` finds ``en``).
 
     Raises UnknownLanguage when there is no table for it.
     """
-    code = lang.strip().casefold().replace("_", "-")
+    code = norm(lang)
     found = LANGUAGES.get(code) or LANGUAGES.get(code.split("-", 1)[0])
     if found is None:
         raise UnknownLanguage(lang)
@@ -126,6 +131,5 @@ def phrases(lang: str = DEFAULT_LANGUAGE) -> Phrases:
 
 def speaks(tag: str, lang: str = DEFAULT_LANGUAGE) -> bool:
     """Whether a voice's language tag (``en``, ``en-gb``, ``en_US``) is language ``lang``."""
-    tag = tag.casefold().replace("_", "-")
-    lang = lang.casefold()
+    tag, lang = norm(tag), norm(lang)
     return tag == lang or tag.startswith(lang + "-")

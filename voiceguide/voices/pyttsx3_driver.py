@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import EngineError
 from voiceguide.voices.base import VoiceInfo
-from voiceguide.voices.resolve import norm
+from voiceguide.words import norm
 
 if TYPE_CHECKING:
     import logging

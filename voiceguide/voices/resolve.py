@@ -12,12 +12,7 @@ from collections.abc import Callable
 
 from voiceguide.errors import EngineError
 from voiceguide.voices.base import VoiceInfo
-from voiceguide.words import DEFAULT_LANGUAGE, speaks
-
-
-def norm(text: str) -> str:
-    """A voice id, name or language as compared here: trimmed, case-folded, ``_`` as ``-``."""
-    return text.strip().casefold().replace("_", "-")
+from voiceguide.words import DEFAULT_LANGUAGE, norm, speaks
 
 
 def tail(voice_id: str) -> str:
