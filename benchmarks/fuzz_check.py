@@ -80,6 +80,7 @@ def main() -> int:
 
     from tests import test_fuzz as fuzz
 
+    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
         workspace = fuzz.Workspace(Path(tmp))
         failed = 0
@@ -88,7 +89,7 @@ def main() -> int:
             ("hostile scripts", fuzz.hostile_scripts()),
         ):
             failed += fuzz_one(name, strategy, workspace, args.examples, args.seed)
-    print(f"total failures: {failed}")
+    print(f"total failures: {failed}, in {time.monotonic() - began:.0f} s")
     return 1 if failed else 0
 
 
