@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from voiceguide.model import VoiceSettings
 from voiceguide.units import ms_to_frames
+from voiceguide.voices import ENGINE_ENV
 from voiceguide.voices.base import Clip
 
 pytest_plugins = ["tests.pulse"]  # the private PulseAudio server fixture, ``pulse``
@@ -25,16 +26,22 @@ SCRIPTS = REPO / "scripts"
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Tests never touch the user's cache; the speech cache is shared within one session.
 
+    Scripts that name no engine speak with espeak-ng (pyttsx3) here: it is fast, and what
+    the golden timelines were made with; the neural engines have tests of their own, and
+    the default's choice is tested with this variable unset.
+
     Session-scoped and set in the environment itself, so module-scoped fixtures (and the
     subprocesses they start) see it too.
     """
-    saved = os.environ.get("VOICEGUIDE_CACHE_DIR")
+    saved = {name: os.environ.get(name) for name in ("VOICEGUIDE_CACHE_DIR", ENGINE_ENV)}
     os.environ["VOICEGUIDE_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "cache")
+    os.environ[ENGINE_ENV] = "pyttsx3"
     yield
-    if saved is None:
-        del os.environ["VOICEGUIDE_CACHE_DIR"]
-    else:
-        os.environ["VOICEGUIDE_CACHE_DIR"] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 class DurationBank:

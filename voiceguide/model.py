@@ -41,7 +41,7 @@ class VoiceSettings:
     own settings (``voices.base.Engine.settings``: words a minute for espeak-ng, a speed or
     length scale for a neural engine, from ``speed``); those make the speech cache key."""
 
-    engine: str = "pyttsx3"
+    engine: str | None = None  # None: the default engine (``voices.default_engine``)
     voice: str | None = None  # engine voice id or name; None: the engine's English default
     rate: int = DEFAULT_RATE  # words per minute
     volume: float = 1.0  # 0..1, applied by the engine

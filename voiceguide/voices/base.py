@@ -91,6 +91,12 @@ class Engine(Protocol):
         """The voices this engine can use."""
         ...
 
+    def unavailable(self) -> str | None:
+        """Why this engine cannot speak here, with the fix (one line: "hibari-tts is not
+        installed; fix: ..."), or None when it can. Cheap: from what is installed, without
+        starting the engine (``voiceguide voices`` asks every engine)."""
+        ...
+
 
 @runtime_checkable
 class BatchEngine(Protocol):

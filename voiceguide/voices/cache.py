@@ -44,6 +44,7 @@ from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
 from voiceguide.voices.base import BatchEngine, Clip, Engine, HintedEngine
 from voiceguide.voices.clips import levelled, trimmed
+from voiceguide.voices import engine_name
 from voiceguide.voices.entry import SUFFIX, entry_frames, read_entry, write_entry
 
 if TYPE_CHECKING:
@@ -105,8 +106,11 @@ class SpeechCache:
         self.misses = 0
         self.synthesized: list[str] = []
 
-    def engine(self, name: str) -> Engine:
-        """The engine called ``name``, created once per cache."""
+    def engine(self, name: str | None) -> Engine:
+        """The engine called ``name`` (None: the default engine), created once per cache."""
+        from voiceguide.voices import engine_name
+
+        name = engine_name(name)
         if name not in self._engines:
             from voiceguide.voices import get_engine, unknown_engine
 
@@ -141,8 +145,8 @@ class SpeechCache:
                 if frames:
                     self._clips[(text, voice)] = Clip(key, frames, path, source=self)
                     self._texts[key] = (text, voice)
-                elif voice.engine not in self._batches:
-                    misses.setdefault(voice.engine, []).append((text, voice))
+                elif engine_name(voice.engine) not in self._batches:
+                    misses.setdefault(engine_name(voice.engine), []).append((text, voice))
             for name, todo in misses.items():
                 engine = self.engine(name)
                 if isinstance(engine, BatchEngine):
@@ -189,7 +193,7 @@ class SpeechCache:
     def _from_batch(self, text: str, voice: VoiceSettings) -> tuple[Samples, int] | None:
         """The engine's batch result for ``(text, voice)``, if it is in a batch: the results
         before it are taken (and kept as clips) on the way. None: speak it alone."""
-        batch = self._batches.get(voice.engine)
+        batch = self._batches.get(engine_name(voice.engine))
         if batch is None or (text, voice) not in batch.requests:
             return None
         while batch.requests:
@@ -197,7 +201,7 @@ class SpeechCache:
             try:
                 spoken = next(batch.results)
             except Exception:
-                del self._batches[voice.engine]  # the rest are spoken alone, when asked
+                del self._batches[engine_name(voice.engine)]  # the rest are spoken alone, when asked
                 if request == (text, voice):
                     raise
                 return None
@@ -240,7 +244,7 @@ class SpeechCache:
         return list(dataclasses.astuple(self.engine(voice.engine).settings(voice)))
 
     def _key(self, text: str, voice: VoiceSettings, identity: str) -> str:
-        parts = [CACHE_VERSION, __version__, SAMPLE_RATE, text, voice.engine, identity]
+        parts = [CACHE_VERSION, __version__, SAMPLE_RATE, text, engine_name(voice.engine), identity]
         return _digest([*parts, *self._settings(voice)])
 
     def identity(self, voice: VoiceSettings) -> str:
@@ -252,7 +256,7 @@ class SpeechCache:
             hint = engine.identity_hint(voice) if isinstance(engine, HintedEngine) else None
             slot = None
             if hint is not None:
-                slot = _digest([voice.engine, *self._settings(voice), hint])
+                slot = _digest([engine_name(voice.engine), *self._settings(voice), hint])
                 known = self._load_identities().get(slot)
                 if known is not None:
                     self._identity[voice] = known

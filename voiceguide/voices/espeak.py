@@ -303,6 +303,18 @@ class EspeakEngine:
         with LOCK:
             return list(found.voices())
 
+    def unavailable(self) -> str | None:
+        """pyttsx3 missing, or (Linux) no libespeak-ng where it is normally installed."""
+        import importlib.util
+
+        from voiceguide.voices.pyttsx3_driver import install_fix
+
+        if importlib.util.find_spec("pyttsx3") is None:
+            return "pyttsx3 is not installed; fix: pip install pyttsx3"
+        if sys.platform.startswith("linux") and _espeak_hint() is None:
+            return f"libespeak-ng was not found; fix: {install_fix()}"
+        return None
+
 
 def _speak_helper(text: str, info: VoiceInfo, rate: int, volume: float) -> tuple[Samples, int]:
     """One utterance through libespeak-ng in the helper process (see ``espeak_worker``):

@@ -101,3 +101,7 @@ class FakeEngine:
     def voices(self) -> list[VoiceInfo]:
         """The fake engine accepts any voice name; these are listed for completeness."""
         return [VoiceInfo(id="default", name="Fake default", languages=("en",))]
+
+    def unavailable(self) -> str | None:
+        """The fake engine is always there."""
+        return None
