@@ -479,6 +479,7 @@ def test_no_texts_are_listed_ahead_for_an_engine_that_speaks_one_at_a_time(
         voices = staticmethod(fake.voices)
         estimate_ms = staticmethod(fake.estimate_ms)
         fingerprint = staticmethod(fake.fingerprint)
+        unavailable = staticmethod(fake.unavailable)
 
     cache = SpeechCache(tmp_path, engines={"pyttsx3": OneAtATime})
     told: list[int] = []

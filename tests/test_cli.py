@@ -251,8 +251,8 @@ def test_dist_version_is_importlib_metadatas(dist: str) -> None:
 
 
 def test_dist_version_of_a_missing_distribution() -> None:
-    assert dist_version("piper-tts") is None
-    assert manifest.engine_fingerprint("piper") == "piper;piper-tts=missing"
+    assert dist_version("no-such-tts") is None
+    assert manifest.engine_fingerprint("nope") == "nope"
 
 
 def test_dist_version_reads_dist_info_and_defers_the_rest(
@@ -281,6 +281,22 @@ def test_engine_fingerprint_keeps_its_form() -> None:
     expected = f"pyttsx3;pyttsx3={metadata.version('pyttsx3')}"
     assert manifest.engine_fingerprint("pyttsx3").startswith(expected)
     assert manifest.engine_fingerprint("fake") == "fake"
+
+
+def test_engine_fingerprint_without_an_engine_covers_the_default_and_every_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A script names its engines per step or cue, so an export without --engine is made
+    again when any engine changes, or when the default engine does."""
+    from voiceguide.voices import ENGINE_ENV, ENGINES
+
+    monkeypatch.setenv(ENGINE_ENV, "pyttsx3")
+    whole = manifest.engine_fingerprint(None)
+    assert whole.split("\n")[0] == "pyttsx3"
+    for name in ENGINES:
+        assert manifest.engine_fingerprint(name) in whole
+    monkeypatch.setenv(ENGINE_ENV, "fake")
+    assert manifest.engine_fingerprint(None) != whole
 
 
 def test_app_is_still_available() -> None:

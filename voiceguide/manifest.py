@@ -78,6 +78,7 @@ def export_options(
     output: Path,
     *,
     engine: str | None,
+    voice: str | None = None,
     bitrate: int,
     split: bool,
     subtitles: bool,
@@ -89,19 +90,24 @@ def export_options(
         "script": str(script.resolve()),
         "output": str(output.resolve()),
         "engine": engine,
+        "voice": voice,
         "bitrate": bitrate,
         "split": split,
         "subtitles": subtitles,
-        "engine_fingerprint": engine_fingerprint(engine or "pyttsx3"),
+        "engine_fingerprint": engine_fingerprint(engine),
     }
 
 
-def engine_fingerprint(engine: str) -> str:
+def engine_fingerprint(engine: str | None) -> str:
     """Cheap facts that change when the engine would speak differently (package versions,
-    data files): the engine's own ``fingerprint()``, which does not start it."""
-    from voiceguide.voices import fingerprint
+    data files): the engine's own ``fingerprint()``, which does not start it. Without
+    ``engine``, the default engine's name and every engine's fingerprint (a script may
+    name any engine, per step or per cue)."""
+    from voiceguide.voices import ENGINES, default_engine, fingerprint
 
-    return fingerprint(engine)
+    if engine:
+        return fingerprint(engine)
+    return "\n".join([default_engine(), *(fingerprint(name) for name in sorted(ENGINES))])
 
 
 def input_hash(files: Iterable[Path], options: dict[str, Any]) -> str:

@@ -17,9 +17,11 @@ from voiceguide.export.bitrate import DEFAULT_BITRATE
 from voiceguide.paths import scripts_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from voiceguide.compile import Compiled
     from voiceguide.export.routine import Progress
-    from voiceguide.model import Routine
+    from voiceguide.model import Routine, VoiceSettings
     from voiceguide.player.session import PlayResult
     from voiceguide.timeline import Timeline
     from voiceguide.voices.base import SpeechBank
@@ -62,18 +64,33 @@ def open_bank() -> SpeechCache:
     return SpeechCache(cache_dir() / "speech")
 
 
-def load(path: str | Path, *, engine: str | None = None) -> Routine:
-    """Parse a script; ``engine`` overrides the script's speech engine."""
+def map_voices(routine: Routine, change: Callable[[VoiceSettings], VoiceSettings]) -> Routine:
+    """``routine`` with ``change`` applied to every voice it speaks with."""
+    return replace(routine, voice=change(routine.voice))
+
+
+def load(path: str | Path, *, engine: str | None = None, voice: str | None = None) -> Routine:
+    """Parse a script; ``engine`` and ``voice`` override the script's for every cue, and a
+    voice that names no engine gets the default engine (``voices.default_engine``)."""
     from voiceguide.script import load_script
+    from voiceguide.voices import default_engine, engine_name
 
     routine = load_script(resolve_script(path))
-    if engine:
-        routine = replace(routine, voice=replace(routine.voice, engine=engine))
-    return routine
+    chosen = engine_name(engine) if engine else None
+    default = default_engine()
+
+    def resolved(v: VoiceSettings) -> VoiceSettings:
+        return replace(v, engine=chosen or v.engine or default, voice=voice or v.voice)
+
+    return map_voices(routine, resolved)
 
 
 def compile_script(
-    path: str | Path, *, engine: str | None = None, bank: SpeechBank | None = None
+    path: str | Path,
+    *,
+    engine: str | None = None,
+    voice: str | None = None,
+    bank: SpeechBank | None = None,
 ) -> tuple[Routine, Compiled, SpeechBank]:
     """Parse and compile a script, synthesising (or finding cached) every clip.
 
@@ -83,7 +100,7 @@ def compile_script(
     from voiceguide.compile import compile_routine, wait_for_speech
     from voiceguide.voices.cache import SpeechCache
 
-    routine = load(path, engine=engine)
+    routine = load(path, engine=engine, voice=voice)
     bank = bank or open_bank()
     compiled = compile_routine(routine, bank)
     wait_for_speech(compiled)  # an engine failing on a cue names the cue
@@ -114,6 +131,7 @@ def export(
     output: Path | None = None,
     *,
     engine: str | None = None,
+    voice: str | None = None,
     bitrate: int = DEFAULT_BITRATE,
     split: bool = False,
     subtitles: bool = False,
@@ -129,7 +147,13 @@ def export(
     path = resolve_script(script)
     output = output or default_output(path)
     options = manifest.export_options(
-        path, output, engine=engine, bitrate=bitrate, split=split, subtitles=subtitles
+        path,
+        output,
+        engine=engine,
+        voice=voice,
+        bitrate=bitrate,
+        split=split,
+        subtitles=subtitles,
     )
     planned = manifest.planned_outputs(output, split=split, subtitles=subtitles)
     if not force and manifest.is_current(planned, options):
@@ -141,6 +165,7 @@ def export(
             path,
             output,
             engine=engine,
+            voice=voice,
             bitrate=bitrate,
             split=split,
             subtitles=subtitles,
@@ -155,6 +180,7 @@ def _export(
     output: Path,
     *,
     engine: str | None,
+    voice: str | None,
     bitrate: int,
     split: bool,
     subtitles: bool,
@@ -164,7 +190,7 @@ def _export(
     from voiceguide.compile.job import refuse_misfits
     from voiceguide.export.routine import export_timeline
 
-    routine, compiled, bank = compile_script(path, engine=engine)
+    routine, compiled, bank = compile_script(path, engine=engine, voice=voice)
     refuse_misfits(compiled, "nothing was exported")
     written = export_timeline(
         compiled.timeline,
@@ -202,6 +228,7 @@ def play(
     script: str | Path,
     *,
     engine: str | None = None,
+    voice: str | None = None,
     output: str | None = "auto",
     device: str | None = None,
     fast: bool = False,
@@ -230,7 +257,7 @@ def play(
 
     misfits = "run 'voiceguide check'"
     path = resolve_script(script)
-    routine = load(path, engine=engine)
+    routine = load(path, engine=engine, voice=voice)
     bank = open_bank()
     job = Compiling(routine, bank, misfits)
     # Warm, the whole is laid out at once. Cold, every cue is spoken into the cache first:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from voiceguide.cli.options import Engine, Script
+from voiceguide.cli.options import Engine, Script, Voice
 from voiceguide.errors import CueFitError
 
 
-def check(script: Script, engine: Engine = None) -> None:
+def check(script: Script, engine: Engine = None, voice: Voice = None) -> None:
     """Validate SCRIPT and measure every cue; exit non-zero on errors or cues that don't fit."""
     from voiceguide.pipeline import compile_script
     from voiceguide.units import clock
 
-    routine, compiled, _ = compile_script(script, engine=engine)
+    routine, compiled, _ = compile_script(script, engine=engine, voice=voice)
     tl = compiled.timeline
     if compiled.issues:
         for issue in compiled.issues:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voiceguide.cli.options import Engine, Script
+from voiceguide.cli.options import Engine, Script, Voice
 from voiceguide.export import DEFAULT_BITRATE
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def export(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Export even if nothing changed.")] = False,
     engine: Engine = None,
+    voice: Voice = None,
 ) -> None:
     """Export SCRIPT to audio (format from the output's extension)."""
     options = dict(locals())  # the parameters above, as typer read them

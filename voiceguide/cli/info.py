@@ -24,9 +24,31 @@ def routines() -> None:
 
 
 def voices(engine: Engine = None) -> None:
-    """List the voices of a speech engine (default: pyttsx3, the system voices)."""
-    from voiceguide.voices import get_engine
+    """List the speech engines usable here and their voices (--engine: one engine's voices)."""
+    from voiceguide.voices import engine_name
+    from voiceguide.voices.available import default_note, engine_status, listed_engines
 
-    for v in get_engine(engine or "pyttsx3").voices():
-        langs = ",".join(v.languages)
-        typer.echo(f"{v.id:<24} {v.name:<32} {langs}")
+    if engine:
+        status = engine_status(engine_name(engine))
+        if status.problem is not None:
+            from voiceguide.errors import EngineError
+
+            raise EngineError(f"{status.name}: {status.problem}")
+        for v in status.voices:
+            typer.echo(f"{v.id:<24} {v.name:<40} {','.join(v.languages)}")
+        return
+    typer.echo(default_note())
+    for name in listed_engines():
+        status = engine_status(name, with_voices=name != "pyttsx3")
+        mark = " (default)" if status.default else ""
+        if status.problem is not None:
+            typer.echo(f"{name}{mark}: not usable: {status.problem}")
+            continue
+        if name == "pyttsx3":
+            typer.echo(
+                f"{name}{mark}: usable; 'voiceguide voices --engine {name}' lists its voices"
+            )
+            continue
+        typer.echo(f"{name}{mark}: usable")
+        for v in status.voices:
+            typer.echo(f"  {v.id:<22} {v.name:<40} {','.join(v.languages)}")

@@ -16,5 +16,14 @@ Script = Annotated[
 ]
 Engine = Annotated[
     str | None,
-    typer.Option("--engine", help="Speech engine to use instead of the script's (pyttsx3, fake)."),
+    typer.Option(
+        "--engine",
+        help="Speech engine instead of the script's: hibari (the default), piper, pyttsx3.",
+    ),
+]
+Voice = Annotated[
+    str | None,
+    typer.Option(
+        "--voice", help="Voice for every cue instead of the script's (see 'voiceguide voices')."
+    ),
 ]

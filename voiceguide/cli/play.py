@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from voiceguide.cli.options import Engine, Script
+from voiceguide.cli.options import Engine, Script, Voice
 from voiceguide.limits import DEVICE_WAIT_SECONDS, VOLUME_RANGE_DB
 
 
@@ -66,6 +66,7 @@ def play(
         ),
     ] = DEVICE_WAIT_SECONDS,
     engine: Engine = None,
+    voice: Voice = None,
 ) -> None:
     """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
     options = dict(locals())  # the parameters above, as typer read them
