@@ -73,10 +73,12 @@ def load(path: str | Path, *, engine: str | None = None, voice: str | None = Non
     """Parse a script; ``engine`` and ``voice`` override the script's for every cue, and a
     voice that names no engine gets the default engine (``voices.default_engine``)."""
     from voiceguide.script import load_script
-    from voiceguide.voices import default_engine, engine_name
+    from voiceguide.voices import ENGINES, default_engine, engine_name, unknown_engine
 
-    routine = load_script(resolve_script(path))
     chosen = engine_name(engine) if engine else None
+    if chosen is not None and chosen not in ENGINES:
+        raise unknown_engine(chosen, ENGINES)  # the command line's, not the script's
+    routine = load_script(resolve_script(path))
     default = default_engine()
 
     def resolved(v: VoiceSettings) -> VoiceSettings:

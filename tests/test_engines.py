@@ -1,0 +1,96 @@
+"""Which engine speaks when a script names none, and what ``voiceguide voices`` reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from voiceguide import voices
+from voiceguide.errors import EngineError, ExitCode
+from voiceguide.voices import ENGINE_ENV, default_engine
+from voiceguide.voices.available import default_note
+
+
+def vg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+
+
+def without_engine_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != ENGINE_ENV}
+
+
+def test_the_default_is_the_natural_voice_where_it_installs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ENGINE_ENV)
+    assert default_engine() == "hibari"
+    assert default_note() == "default engine: hibari (the natural voice)"
+
+
+def test_without_the_neural_runtime_the_default_is_the_system_voice_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ENGINE_ENV)
+    real = voices.importlib.util.find_spec
+
+    def no_onnxruntime(name: str, *args: object) -> object:
+        return None if name == "onnxruntime" else real(name)
+
+    monkeypatch.setattr(voices.importlib.util, "find_spec", no_onnxruntime)
+    assert default_engine() == "pyttsx3"
+    note = default_note()
+    assert note.startswith("default engine: pyttsx3 (system voices), since hibari cannot run: ")
+    assert "onnxruntime" in note and "fix" in note
+
+
+def test_the_environment_names_another_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENGINE_ENV, "Piper")
+    assert default_engine() == "piper"
+    monkeypatch.setenv(ENGINE_ENV, "espeak")
+    with pytest.raises(EngineError, match="VOICEGUIDE_ENGINE='espeak' is not a speech engine"):
+        default_engine()
+
+
+def test_a_script_without_an_engine_speaks_with_the_default(tmp_path: object) -> None:
+    from voiceguide.pipeline import load
+
+    routine = load("daily")
+    assert routine.voice.engine == "pyttsx3"  # the suite's VOICEGUIDE_ENGINE
+    assert load("daily", engine="Hibari", voice="emma").voice.engine == "hibari"
+    assert load("daily", engine="hibari", voice="emma").voice.voice == "emma"
+
+
+def test_voices_lists_every_engine_and_the_default() -> None:
+    proc = vg("voices", env=without_engine_env())
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "default engine: hibari (the natural voice)"
+    assert "hibari (default): usable" in lines
+    assert any(line.split() and line.split()[0] == "heart" for line in lines)
+    assert "piper: usable" in lines
+    assert any("en_US-joe-medium" in line for line in lines)
+    assert any(line.startswith("pyttsx3: usable") for line in lines)
+
+
+def test_voices_of_one_engine() -> None:
+    proc = vg("voices", "--engine", "pyttsx3")
+    assert proc.returncode == 0, proc.stderr
+    assert any(line.split()[0].startswith("gmw/en") for line in proc.stdout.splitlines())
+
+
+def test_an_unknown_engine_is_one_line_and_exit_5() -> None:
+    proc = vg("export", "daily", "--engine", "espeak", "-o", "nowhere.mp3")
+    assert proc.returncode == ExitCode.ENGINE
+    assert proc.stderr.strip().splitlines() == [
+        "voiceguide: unknown speech engine 'espeak'; use one of: fake, hibari, piper, pyttsx3"
+    ]
