@@ -262,7 +262,7 @@ def test_every_clip_of_the_daily_routine_verifies(capfd: pytest.CaptureFixture[s
     assert isinstance(bank, SpeechCache)
     speech = [e for e in compiled.timeline.events if isinstance(e, Speech)]
     for event in speech:
-        clip = bank.clip(event.text, event.voice)
+        clip = bank.clip(event.spoken, event.voice)
         samples, _ = read_entry(clip.path, clip.key)  # raises BadEntry if refused
         assert samples.size == clip.frames
     assert capfd.readouterr().err == ""

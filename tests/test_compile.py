@@ -438,3 +438,24 @@ class _FailingEstimate(DurationBank):
         if text == "Unspeakable.":
             raise EngineError("no estimate")
         return super().estimate_ms(text, voice)
+
+
+def test_cues_are_spoken_as_they_should_be_heard(tmp_path: Path) -> None:
+    """The written text stays in the timeline; the bank (and a bank told ahead) is asked
+    for the speakable one, after the templates are filled in."""
+    path = write(
+        tmp_path,
+        "title: T\nsteps:\n  - name: A\n    duration: 2m\n    say: Breathe 4-7-8, 2-3 rounds.\n"
+        "    cues:\n      - Hold approx. 30s.\n"
+        "      - {before_end: 90s, say: 'The 2nd half: {remaining} left.'}\n",
+    )
+    told = _PreparingBank()
+    tl = compile_routine(load_script(path), told).timeline
+    said = [(e.text, e.spoken) for e in tl.speech]
+    assert said == [
+        ("Breathe 4-7-8, 2-3 rounds.", "Breathe 4 7 8, 2 to 3 rounds."),
+        ("Hold approx. 30s.", "Hold approximately 30 seconds."),
+        ("The 2nd half: 1 minute 30 seconds left.", "The second half: 1 minute 30 seconds left."),
+    ]
+    assert told.asked == told.told == [spoken for _, spoken in said]
+    assert Timeline.from_json(tl.to_json()) == tl

@@ -99,7 +99,7 @@ def test_a_cold_estimate_is_close_to_the_exact_level(
     exact = analyse(timeline, fake_bank)
     cold = SpeechCache(tmp_path / "speech", engines={"pyttsx3": FakeEngine})
     first = timeline.speech[0]
-    cold.clip(first.text, first.voice)  # what a cold start has spoken when it begins
+    cold.clip(first.spoken, first.voice)  # what a cold start has spoken when it begins
     estimate = estimate_level(timeline, cold, lambda g: compile_routine(routine, g).timeline)
     total = estimate.gain_db + estimate.post_gain_db
     assert total == pytest.approx(exact.gain_db + exact.post_gain_db, abs=0.5)

@@ -32,13 +32,23 @@ class _Span:
 
 @dataclass(frozen=True)
 class Speech(_Span):
-    """A spoken clip; ``duration_ms`` is measured from the rendered clip."""
+    """A spoken clip; ``duration_ms`` is measured from the rendered clip.
+
+    ``text`` is what the script wrote, filled in (subtitles, plans and chapters show it);
+    ``spoken`` what the voice says (``voiceguide.speakable``), which the clip is of. Left
+    empty, it is ``text``.
+    """
 
     text: str
     step: int | None
     cue: str  # what produced it: instruction, switch, cue kind, breath, rest, intro, outro
     voice: VoiceSettings = VoiceSettings()
+    spoken: str = ""
     kind: Literal["speech"] = "speech"
+
+    def __post_init__(self) -> None:
+        if not self.spoken:
+            object.__setattr__(self, "spoken", self.text)
 
 
 @dataclass(frozen=True)

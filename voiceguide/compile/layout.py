@@ -28,10 +28,11 @@ from voiceguide.compile.pacer import pace
 from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
 from voiceguide.model import CueKind, Routine, Step, VoiceSettings, Where
+from voiceguide.speakable import speakable
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
 from voiceguide.units import clock_ms, ms_to_frames
 from voiceguide.voices.base import Clip, PreparingBank, SpeechBank
-from voiceguide.words import phrases
+from voiceguide.words import DEFAULT_LANGUAGE, phrases
 
 if TYPE_CHECKING:
     from voiceguide.voices.base import Request
@@ -90,6 +91,7 @@ class _Builder:
         self.on_final = on_final
         self.origin: int | None = None  # known once the intro is laid out
         self.voice: VoiceSettings = routine.voice
+        self.lang = DEFAULT_LANGUAGE  # what the texts are written in: how they are spoken
         self.placed: list[Placed] = []
         self.tones: list[Tone] = []
         self.silences: list[Silence] = []
@@ -116,13 +118,14 @@ class _Builder:
                 f"with its placeholders filled in, this text is {len(text)} characters long, "
                 f"more than the limit of {MAX_TEXT_CHARS}",
             )
+        spoken = speakable(text, self.lang)
         try:
-            clip = self.bank.clip(text, self.voice)
+            clip = self.bank.clip(spoken, self.voice)
         except EngineError as error:
             raise located(where, error) from error
         if clip.pending is not None and clip.key not in self.pending:
             self.pending[clip.key] = (clip, where)
-        speech = Speech(start, clip.duration_ms, text, step, cue, self.voice)
+        speech = Speech(start, clip.duration_ms, text, step, cue, self.voice, spoken)
         self.placed.append(Placed(speech, where, limit, limit_name))
         return speech
 

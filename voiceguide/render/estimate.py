@@ -56,7 +56,7 @@ def estimate_level(
     out with an ``EstimatingBank`` (the compiler, given by the caller).
     """
     for speech in prefix.speech:
-        known = bank.known(speech.text, speech.voice)
+        known = bank.known(speech.spoken, speech.voice)
         if known is not None:
             known.ready()
     guess = EstimatingBank(bank)

@@ -33,7 +33,7 @@ def cached_level(
     h = hashlib.sha256(timeline.dumps().encode())
     for event in timeline.events:
         if isinstance(event, Speech):
-            h.update(bank.clip(event.text, event.voice).key.encode())
+            h.update(bank.clip(event.spoken, event.voice).key.encode())
     h.update(f"{MIX_VERSION} {ceiling_dbtp} {target_lufs}".encode())
     key = h.hexdigest()
     path = entry_path("levels", f"{key}.level")

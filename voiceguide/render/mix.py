@@ -32,6 +32,7 @@ from voiceguide.dsp.samples import Samples
 from voiceguide.model import VoiceSettings
 from voiceguide.render.level import Level
 from voiceguide.render.tone_stats import rough_tone_stats, tone_stats
+from voiceguide.speakable import speakable
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
 from voiceguide.voices.base import SpeechBank
@@ -129,7 +130,8 @@ class Mixer:
         SPEECH_LUFS.
         """
         if self._donor is None:
-            ready = (self.bank.clip(e.text, e.voice) for e in self.events if isinstance(e, Speech))
+            speech = (e for e in self.events if isinstance(e, Speech))
+            ready = (self.bank.clip(e.spoken, e.voice) for e in speech)
             done = [c.load_stats() for c in ready if c.pending is None or c.pending.done()]
             self._donor = np.concatenate(done, axis=1) if done else _typical_speech_stats(24_000)
         chunks = -(-frames // FRAMES_PER_MS)
@@ -164,7 +166,7 @@ class Mixer:
                     continue
                 samples = None
                 if isinstance(ev, Speech):
-                    clip = self.bank.clip(ev.text, ev.voice)
+                    clip = self.bank.clip(ev.spoken, ev.voice)
                     frames = clip.frames
                     if self.estimate and clip.pending is not None and not clip.pending.done():
                         stats = self._stand_in(frames)
@@ -327,8 +329,9 @@ def render_speech(
 ) -> Samples:
     """``text`` spoken on its own, mixed as a timeline is (the same gain, limiter and final
     gain of ``level``), with ``pad_ms`` of silence before and after it: what a player says
-    over a pause sounds as the routine's own speech does."""
-    clip = bank.clip(text, voice)
-    speech = Speech(pad_ms, clip.duration_ms, text, None, "say", voice)
+    over a pause sounds as the routine's own speech does, and is made speakable as it is."""
+    spoken = speakable(text)
+    clip = bank.clip(spoken, voice)
+    speech = Speech(pad_ms, clip.duration_ms, text, None, "say", voice, spoken)
     timeline = Timeline("", clip.duration_ms + 2 * pad_ms, 0, (speech,), ())
     return np.concatenate([np.zeros(0, dtype=np.float32), *render(timeline, bank, level)])
