@@ -161,8 +161,8 @@ def run(cmd: Sequence[str], env: dict[str, str], timeout: float = 60.0) -> tuple
         return seconds, out.read().decode(errors="replace")
 
 
-def play_cmd(script: Path | str, backend: str, sock: Path) -> list[str]:
-    return [*VOICEGUIDE, "play", str(script), "--output", backend, "--socket", str(sock)]
+def play_cmd(script: Path | str, backend: str, sock: Path, *extra: str) -> list[str]:
+    return [*VOICEGUIDE, "play", str(script), "--output", backend, "--socket", str(sock), *extra]
 
 
 def cpu_ticks(pid: int) -> int:
@@ -345,7 +345,13 @@ def _read(file: object) -> str:
 
 
 def time_to_sound(
-    server: PulseServer, script: str, backend: str, cache: Path, lead: int, sock: Path
+    server: PulseServer,
+    script: str,
+    backend: str,
+    cache: Path,
+    lead: int,
+    sock: Path,
+    extra: Sequence[str] = (),
 ) -> tuple[float, str]:
     """Seconds from launching the player to the routine's frame 0 arriving at the recorder
     (its first sound, less its lead-in); and what the player printed to stderr."""
@@ -355,7 +361,7 @@ def time_to_sound(
         env = {**server.client_env, "VOICEGUIDE_CACHE_DIR": str(cache)}
         with tempfile.TemporaryFile() as err:
             t0 = time.monotonic()
-            proc = spawn(play_cmd(script, backend, sock), env, stdout=err, stderr=err)
+            proc = spawn(play_cmd(script, backend, sock, *extra), env, stdout=err, stderr=err)
             try:
                 frame = first_sound(rec, proc, 60.0, grace=0.5, what=lambda: _read(err))
             finally:
