@@ -18,6 +18,8 @@ steps:
   - name: Only
     duration: 20s
     say: Hold 30s.
+    cues:
+      - {at: 10s, say: Softly., voice: {volume: 0.5}}
 """
 
 
@@ -38,6 +40,14 @@ def test_plan_json_shows_written_and_spoken_text(tmp_path: Path) -> None:
     data = plan_json(write(tmp_path, SCRIPT))
     events = data["events"]
     assert isinstance(events, list)
-    (speech,) = [e for e in events if e["kind"] == "speech"]
-    assert (speech["text"], speech["spoken"]) == ("Hold 30s.", "Hold 30 seconds.")
-    assert speech["voice"]["engine"] == "fake"
+    said, softly = [e for e in events if e["kind"] == "speech"]
+    assert (said["text"], said["spoken"]) == ("Hold 30s.", "Hold 30 seconds.")
+
+
+def test_plan_json_shows_the_voice_of_each_speech(tmp_path: Path) -> None:
+    data = plan_json(write(tmp_path, SCRIPT))
+    events = data["events"]
+    assert isinstance(events, list)
+    voices = [(e["text"], e["voice"]) for e in events if e["kind"] == "speech"]
+    full = {"engine": "fake", "voice": None, "rate": 160, "volume": 1.0}
+    assert voices == [("Hold 30s.", full), ("Softly.", full | {"volume": 0.5})]

@@ -122,3 +122,35 @@ def test_speech_rendered_on_its_own_is_the_timeline_mix_of_it(fake_bank: SpeechC
     speech = Speech(300, clip.duration_ms, "Resuming Cat-Cow.", None, "say", voice)
     alone = Timeline("", clip.duration_ms + 600, 0, (speech,), ())
     np.testing.assert_array_equal(said, np.concatenate(list(render(alone, fake_bank, level))))
+
+
+def _speech_rms_db(tl: Timeline, bank: SpeechCache) -> float:
+    """The exported mix's RMS over the speech, in dB (the level ``analyse`` finds)."""
+    from voiceguide.units import ms_to_frames
+
+    mix = np.concatenate(list(render(tl, bank, analyse(tl, bank))))
+    (s,) = tl.speech
+    part = mix[ms_to_frames(s.start_ms) : ms_to_frames(s.end_ms)].astype(np.float64)
+    return float(10 * np.log10(np.mean(part * part)))
+
+
+def test_a_voice_at_half_volume_is_6_db_quieter_in_the_export(
+    fake_bank: SpeechCache, tmp_path: Path
+) -> None:
+    """The speech cache levels every clip alike, so the volume is the mixer's gain, and the
+    level is found at full volume: 0.5 is heard 6 dB under, not levelled away."""
+    from tests.conftest import write
+
+    def timeline(volume: float) -> Timeline:
+        text = (
+            f"title: T\nvoice: {{volume: {volume}}}\nsteps:\n"
+            "  - {name: A, duration: 8s, chime: false, say: Hold the stretch and breathe.}\n"
+        )
+        path = write(tmp_path, text, f"v{volume}.yaml")
+        return compile_routine(load_script(path), fake_bank).timeline
+
+    full, half = timeline(1.0), timeline(0.5)
+    assert half.speech[0].voice.volume == 0.5
+    assert analyse(full, fake_bank) == analyse(half, fake_bank)
+    drop = _speech_rms_db(half, fake_bank) - _speech_rms_db(full, fake_bank)
+    assert drop == pytest.approx(20 * np.log10(0.5), abs=0.2)

@@ -6,7 +6,7 @@ later stages (the cue-fit check) can point at the script line that caused a prob
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
 
@@ -50,6 +50,29 @@ class VoiceSettings:
     def speed(self) -> float:
         """``rate`` as a factor of the usual DEFAULT_RATE (2.0: twice as fast)."""
         return self.rate / DEFAULT_RATE
+
+
+@dataclass(frozen=True)
+class VoiceFields:
+    """The voice fields a script sets at one place (a routine, a step, a cue); None: not
+    set there, so the place above decides. Kept beside the complete ``VoiceSettings`` so
+    that an included step can take what its own script leaves open from the routine that
+    includes it."""
+
+    engine: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+    def over(self, base: VoiceSettings) -> VoiceSettings:
+        """``base`` with the fields set here in place."""
+        changes = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(base, **{k: v for k, v in changes.items() if v is not None})
+
+    def then(self, later: VoiceFields) -> VoiceFields:
+        """These fields, with those ``later`` sets in place."""
+        changes = {f.name: getattr(later, f.name) for f in fields(later)}
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 class Phase(Enum):
@@ -113,6 +136,8 @@ class Cue:
     phase: Phase | None = None
     cycles: int | None = None
     where: Where = NOWHERE
+    voice: VoiceSettings | None = None  # None: the step's voice
+    voice_fields: VoiceFields | None = None  # what the cue's ``voice:`` set, if it has one
 
 
 @dataclass(frozen=True)
@@ -145,6 +170,11 @@ class Step:
     countdown: int = 0  # ticks in the last N seconds of the step (and of each side)
     wait: Wait | None = None  # hold for "ready" before the timed part (see Wait)
     where: Where = NOWHERE
+    voice: VoiceSettings = VoiceSettings()  # everything but the breath words
+    counting_voice: VoiceSettings = VoiceSettings()  # the breath words
+    # what the step's own script set, at its routine's level and the step's (see VoiceFields)
+    voice_fields: VoiceFields = VoiceFields()
+    counting_fields: VoiceFields = VoiceFields()
 
 
 @dataclass(frozen=True)
@@ -164,3 +194,38 @@ class Routine:
     intro_where: Where = NOWHERE  # where the intro, outro and rest texts are in the script
     outro_where: Where = NOWHERE
     rest_where: Where = NOWHERE
+
+
+def with_voices(routine: Routine, engine: str | None, voice: str | None) -> Routine:
+    """``routine`` with the engine and/or the voice name replaced in every voice it uses
+    (the routine's, each step's, each cue's); None leaves that field as the script has it."""
+    if engine is None and voice is None:
+        return routine
+    change = VoiceFields(engine=engine, voice=voice)
+
+    def new(v: VoiceSettings) -> VoiceSettings:
+        return change.over(v)
+
+    steps = tuple(
+        replace(
+            s,
+            voice=new(s.voice),
+            counting_voice=new(s.counting_voice),
+            cues=tuple(c if c.voice is None else replace(c, voice=new(c.voice)) for c in s.cues),
+        )
+        for s in routine.steps
+    )
+    return replace(routine, voice=new(routine.voice), steps=steps)
+
+
+def voices_of(routine: Routine) -> set[VoiceSettings]:
+    """Every voice ``routine`` speaks with: the routine's (intro, outro, rests, and what a
+    player says), each step's, each cue's own, and the counting voice of each step whose
+    breathing speaks."""
+    found = {routine.voice}
+    for s in routine.steps:
+        found.add(s.voice)
+        found.update(c.voice for c in s.cues if c.voice is not None)
+        if s.breathing is not None and s.breathing.spoken_cycles > 0:
+            found.add(s.counting_voice)
+    return found

@@ -27,7 +27,7 @@ from voiceguide.compile.cuefit import FitIssue, Placed, fit_issues
 from voiceguide.compile.pacer import pace
 from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
-from voiceguide.model import CueKind, Routine, Step, VoiceSettings, Where
+from voiceguide.model import CueKind, Routine, Step, VoiceSettings, Where, voices_of
 from voiceguide.speakable import speakable
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
 from voiceguide.units import clock_ms, ms_to_frames
@@ -90,7 +90,6 @@ class _Builder:
         self.bank = bank
         self.on_final = on_final
         self.origin: int | None = None  # known once the intro is laid out
-        self.voice: VoiceSettings = routine.voice
         self.lang = DEFAULT_LANGUAGE  # what the texts are written in: how they are spoken
         self.placed: list[Placed] = []
         self.tones: list[Tone] = []
@@ -104,12 +103,14 @@ class _Builder:
         text: str,
         start: int,
         *,
+        voice: VoiceSettings,
         step: int | None,
         cue: str,
         where: Where,
         limit: int,
         limit_name: str,
     ) -> Speech:
+        """Speak ``text`` (filled in) with ``voice`` from ``start``; the Speech placed."""
         if len(text) > MAX_TEXT_CHARS:
             raise ScriptError(
                 where.path,
@@ -120,12 +121,12 @@ class _Builder:
             )
         spoken = speakable(text, self.lang)
         try:
-            clip = self.bank.clip(spoken, self.voice)
+            clip = self.bank.clip(spoken, voice)
         except EngineError as error:
             raise located(where, error) from error
         if clip.pending is not None and clip.key not in self.pending:
             self.pending[clip.key] = (clip, where)
-        speech = Speech(start, clip.duration_ms, text, step, cue, self.voice, spoken)
+        speech = Speech(start, clip.duration_ms, text, step, cue, voice, spoken)
         self.placed.append(Placed(speech, where, limit, limit_name))
         return speech
 
@@ -169,6 +170,7 @@ class _Builder:
             s = self.say(
                 para,
                 t,
+                voice=self.routine.voice,
                 step=None,
                 cue=cue,
                 where=where,
@@ -236,6 +238,7 @@ class _Builder:
             self.say(
                 _fill(r.rest_say, values | {"remaining": WORDS.duration(r.rest_ms)}),
                 end + NO_CHIME_LEAD_MS,
+                voice=r.voice,
                 step=index,
                 cue="rest",
                 where=r.rest_where,
@@ -267,6 +270,7 @@ class _Builder:
                 said = self.say(
                     _fill(text, values),
                     t,
+                    voice=step.voice,
                     step=index,
                     cue=cue,
                     where=step.where,
@@ -292,10 +296,17 @@ class _Builder:
         where_end = "the end of the step" if first or not step.sides else "the end of the side"
         end_name = f"{where_end} at {clock_ms(h1)}"
 
-        def say(text: str, at: int, cue: str, where: Where) -> Speech:
+        def say(text: str, at: int, cue: str, where: Where, voice: VoiceSettings) -> Speech:
             filled = _fill(text, values | {"remaining": WORDS.duration(h1 - at)})
             return self.say(
-                filled, at, step=index, cue=cue, where=where, limit=h1, limit_name=end_name
+                filled,
+                at,
+                voice=voice,
+                step=index,
+                cue=cue,
+                where=where,
+                limit=h1,
+                limit_name=end_name,
             )
 
         if step.chime:
@@ -303,11 +314,12 @@ class _Builder:
         t = h0 + (CHIME_LEAD_MS if step.chime else NO_CHIME_LEAD_MS)
         chain_end = t
         if opening:
-            chain_end = say(opening, t, "instruction" if first else "switch", step.where).end_ms
+            kind = "instruction" if first else "switch"
+            chain_end = say(opening, t, kind, step.where, step.voice).end_ms
             t = chain_end + SPEECH_GAP_MS
         for cue in step.cues:
             if cue.kind is CueKind.START:
-                chain_end = say(cue.text, t, "start", cue.where).end_ms
+                chain_end = say(cue.text, t, "start", cue.where, cue.voice or step.voice).end_ms
                 t = chain_end + SPEECH_GAP_MS
         for cue in step.cues:
             times: list[int] = []
@@ -320,7 +332,7 @@ class _Builder:
             elif cue.kind is CueKind.EVERY:
                 times = list(range(h0 + cue.offset_ms, h1, cue.every_ms))
             for at in times:
-                say(cue.text, at, cue.kind.value, cue.where)
+                say(cue.text, at, cue.kind.value, cue.where, cue.voice or step.voice)
         if step.breathing:
             pace_start = -(-(chain_end + PACER_GAP_MS) // 100) * 100
             pace(index, step, schedule(step.breathing, pace_start, h1), say, self.tone)
@@ -378,6 +390,6 @@ def compile_routine(
     paragraph, and at each step's start): everything in a prefix is as it will be in the
     whole. A player can start on them before the last cue is spoken into the cache.
     """
-    if isinstance(bank, PreparingBank) and bank.speaks_ahead(routine.voice):
+    if isinstance(bank, PreparingBank) and any(map(bank.speaks_ahead, voices_of(routine))):
         bank.prepare(texts_ahead(routine, bank))
     return _Builder(routine, bank, on_final).build()

@@ -2,7 +2,8 @@
 
 Over the phases ``breath.schedule`` times, it places a tone per phase (unless the pattern
 has none), the breath words ("Breathe in", "Hold", ...) for the first spoken cycles, and
-the cues locked to breaths, which replace the words where they fall.
+the cues locked to breaths, which replace the words where they fall. The words are the
+step's counting voice's (``counting_voice:``); the cues speak with their own voice.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from voiceguide.breath import BreathPhase
-from voiceguide.model import CueKind, Phase, Step, Where
+from voiceguide.model import CueKind, Phase, Step, VoiceSettings, Where
 from voiceguide.timeline import Speech, ToneName
 
 TONE_FOR_PHASE: dict[Phase, ToneName] = {
@@ -22,9 +23,12 @@ TONE_FOR_PHASE: dict[Phase, ToneName] = {
 
 
 class Say(Protocol):
-    """Speak ``text`` at ``at`` as a ``cue`` of the step, from ``where`` in the script."""
+    """Speak ``text`` at ``at`` as a ``cue`` of the step, from ``where`` in the script,
+    with ``voice``."""
 
-    def __call__(self, text: str, at: int, cue: str, where: Where) -> Speech: ...
+    def __call__(
+        self, text: str, at: int, cue: str, where: Where, voice: VoiceSettings
+    ) -> Speech: ...
 
 
 class Sound(Protocol):
@@ -58,7 +62,7 @@ def pace(index: int, step: Step, phases: list[BreathPhase], say: Say, tone: Soun
                     and (ph.cycle + 1) % cue.every_breaths == 0
                 )
             if hit:
-                say(cue.text, ph.start_ms, cue.kind.value, cue.where)
+                say(cue.text, ph.start_ms, cue.kind.value, cue.where, cue.voice or step.voice)
                 spoken_here = True
         if not spoken_here and ph.cycle < pattern.spoken_cycles:
-            say(words[ph.phase], ph.start_ms, "breath", step.where)
+            say(words[ph.phase], ph.start_ms, "breath", step.where, step.counting_voice)

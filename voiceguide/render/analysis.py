@@ -62,10 +62,14 @@ def analyse(
     the limited mix is within that headroom of the target; a final linear gain after the
     limiter makes up the rest, so the peaks stay under the ceiling.
 
+    The level is found with every voice at full volume: a voice's ``volume`` is then heard
+    as that much below the routine's loudness (0.5: 6 dB under), not levelled away; the
+    peaks of the quieter mix stay under the same bound.
+
     The loudness found this way matches a meter on the rendered mix to a few hundredths of
     a LU (tests check the built-in routines); the export measures its output again.
     """
-    mixer = Mixer(timeline, bank, estimate=estimate)
+    mixer = Mixer(timeline, bank, estimate=estimate, volumes=False)
     raw_peak = 0.0
 
     def raw_energies() -> Iterator[_F64]:

@@ -10,8 +10,9 @@ Every clip and tone comes with its true peak and K-weighted energy per milliseco
 limiter (``limiter.PeakLimiter``) needs no oversampling of its own, and it can give the
 mix's stats without mixing a sample (``stats``, what ``analyse`` works from). Speech clips
 come from the cache with a peak-to-loudness ratio of 13 to 16 dB (``dsp.clips.CLIP_LIMIT_DBTP``),
-so the mix limiter only trims. Samples are clipped to [-1, 1] as a last guard that real
-content never reaches.
+so the mix limiter only trims. Each speech clip sounds at its voice's ``volume`` (a gain
+applied here: the cache levels every clip alike). Samples are clipped to [-1, 1] as a last
+guard that real content never reaches.
 """
 
 from __future__ import annotations
@@ -46,10 +47,18 @@ _SPEECH_CHUNK_ENERGY = 10 ** ((SPEECH_LUFS + 0.691) / 10) * FRAMES_PER_MS
 class Mixer:
     """A timeline's parts block by block: as samples (``blocks``) or as stats (``stats``)."""
 
-    def __init__(self, timeline: Timeline, bank: SpeechBank, *, estimate: bool = False) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        bank: SpeechBank,
+        *,
+        estimate: bool = False,
+        volumes: bool = True,
+    ) -> None:
         self.timeline = timeline
         self.bank = bank
         self.estimate = estimate  # stand in stats for clips still being prepared
+        self.volumes = volumes  # each clip at its voice's volume (else all at full volume)
         self._donor: Samples | None = None  # see ``_stand_in``
         self.total = ms_to_frames(timeline.duration_ms)
         self.events: list[Speech | Tone] = sorted(
@@ -176,6 +185,8 @@ class Mixer:
                         samples, stats = clip.load_entry()
                     else:
                         stats = clip.load_stats()
+                    if self.volumes:
+                        samples, stats = _at_volume(ev.voice.volume, samples, stats)
                 else:
                     frames = ms_to_frames(ev.duration_ms)
                     stats = (
@@ -274,6 +285,18 @@ class _Part:
         k0, k1 = lo // FRAMES_PER_MS, -(-hi // FRAMES_PER_MS)
         c0 = b0 // FRAMES_PER_MS
         into[k0 - c0 : k1 - c0] += self.stats[row, k0 - first : k1 - first]
+
+
+def _at_volume(
+    volume: float, samples: Samples | None, stats: Samples
+) -> tuple[Samples | None, Samples]:
+    """A clip's samples and stats at ``volume`` (a gain: the speech cache levels every clip
+    alike, so a voice's volume is applied here, in the mix, as its peaks and energies)."""
+    if volume == 1.0:
+        return samples, stats
+    g = np.float32(volume)
+    scaled = stats * np.array([[g], [g * g]], dtype=np.float32)
+    return (None if samples is None else samples * g), scaled
 
 
 def _typical_speech_stats(frames: int) -> Samples:

@@ -13,6 +13,7 @@ from voiceguide.model import Cue, CueKind, Phase
 from voiceguide.script.compose import Node
 from voiceguide.script.fields import Fields, kind
 from voiceguide.script.messages import over
+from voiceguide.script.voices import voice_fields
 
 PHASE_NAMES = {
     "inhale": Phase.INHALE,
@@ -22,7 +23,7 @@ PHASE_NAMES = {
     "hold_out": Phase.HOLD_OUT,
 }
 
-CUE_KEYS = {"say", "at", "before_end", "every", "from", "every_breaths", "on", "cycles"}
+CUE_KEYS = {"say", "at", "before_end", "every", "from", "every_breaths", "on", "cycles", "voice"}
 CUE_TIMING_KEYS = ("at", "before_end", "every", "every_breaths", "on")
 
 
@@ -49,7 +50,8 @@ def cue(f: Fields, node: Node, field: str, *, sided: bool) -> Cue:
             f"a cue has one timing; got both {timing[0]!r} and {timing[1]!r}",
             field,
         )
-    plain = Cue(text=text, where=f.where(node))
+    own = voice_fields(f, m["voice"], f"{field}.voice") if "voice" in m else None
+    plain = Cue(text=text, where=f.where(node), voice_fields=own)
     if "from" in m and timing != ["every"]:
         raise f.fail(keys["from"], "'from' goes with 'every'", f"{field}.from")
     if "cycles" in m and timing != ["on"]:

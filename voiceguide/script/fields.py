@@ -56,7 +56,7 @@ class Fields:
                 raise self.fail(
                     node.keys[key],
                     f"unknown field {excerpt(key)}{extra}",
-                    join(field, excerpt(key, quote=False)),
+                    join(field, excerpt(key, quote=False, limit=20)),
                 )
         return dict(node.value)
 

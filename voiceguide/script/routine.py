@@ -3,11 +3,10 @@ and the list of steps (written or included), counted against the routine-wide li
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from voiceguide import limits
-from voiceguide.model import Routine, Step, VoiceSettings
+from voiceguide.model import Routine, Step, VoiceFields, VoiceSettings
 from voiceguide.script.breathing import BREATH_KEYS
 from voiceguide.script.compose import Node
 from voiceguide.script.counts import Totals
@@ -15,6 +14,7 @@ from voiceguide.script.fields import Fields
 from voiceguide.script.includes import Context, include
 from voiceguide.script.messages import over
 from voiceguide.script.steps import step
+from voiceguide.script.voices import resolve, voice_fields
 
 ROUTINE_KEYS = {
     "title",
@@ -26,15 +26,21 @@ ROUTINE_KEYS = {
     "rest",
     "rest_say",
     "steps",
+    "counting_voice",
 }
-VOICE_KEYS = {"engine", "voice", "rate", "volume"}
 
 
 def routine(f: Fields, stack: tuple[Path, ...], ctx: Context, root: Node) -> Routine:
     """The routine of a script's top-level mapping (``stack``: the files being read)."""
     m = f.mapping(root, "", ROUTINE_KEYS)
     title = f.name(f.required(root, m, "title", ""), "title")
-    settings = voice(f, m["voice"]) if "voice" in m else VoiceSettings()
+    own = voice_fields(f, m["voice"], "voice") if "voice" in m else VoiceFields()
+    counting = (
+        voice_fields(f, m["counting_voice"], "counting_voice")
+        if "counting_voice" in m
+        else VoiceFields()
+    )
+    settings = own.over(VoiceSettings())
     breath_defaults = (
         f.mapping(m["breathing"], "breathing", BREATH_KEYS) if "breathing" in m else {}
     )
@@ -53,12 +59,12 @@ def routine(f: Fields, stack: tuple[Path, ...], ctx: Context, root: Node) -> Rou
             included, inc_files = include(f, stack, ctx, item, field)
             files.extend(p for p in inc_files if p not in files)
         else:
-            included = [step(f, item, field, breath_defaults)]
+            included = [step(f, item, field, breath_defaults, (own, counting))]
         if len(steps) + len(included) > limits.MAX_STEPS:
             raise f.fail(item, over(len(steps) + len(included), "steps"), field)
         for one in included:
             totals.add(f, one, rest_ms if steps else 0, item, field)
-            steps.append(one)
+            steps.append(resolve(one, settings, counting))
     intro = f.paragraphs(m["intro"], "intro") if "intro" in m else None
     outro = f.paragraphs(m["outro"], "outro") if "outro" in m else None
     for key, text in (("intro", intro), ("outro", outro)):
@@ -86,18 +92,3 @@ def routine(f: Fields, stack: tuple[Path, ...], ctx: Context, root: Node) -> Rou
         if "rest" in m
         else f.where(root),
     )
-
-
-def voice(f: Fields, node: Node) -> VoiceSettings:
-    """The ``voice`` mapping: engine, voice, rate and volume."""
-    m = f.mapping(node, "voice", VOICE_KEYS)
-    v = VoiceSettings()
-    if "engine" in m:
-        v = replace(v, engine=f.name(m["engine"], "voice.engine"))
-    if "voice" in m:
-        v = replace(v, voice=f.name(m["voice"], "voice.voice"))
-    if "rate" in m:
-        v = replace(v, rate=f.integer(m["rate"], "voice.rate", 60, 400))
-    if "volume" in m:
-        v = replace(v, volume=f.number(m["volume"], "voice.volume", 0.0, 1.0))
-    return v

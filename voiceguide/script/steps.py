@@ -12,13 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 from voiceguide import limits
-from voiceguide.model import CueKind, Step, Wait
+from voiceguide.model import CueKind, Step, VoiceFields, Wait
 from voiceguide.script.breathing import breathing
 from voiceguide.script.compose import Node
 from voiceguide.script.counts import cycles, repeats
 from voiceguide.script.cues import cues
 from voiceguide.script.fields import Fields, sided
 from voiceguide.script.messages import over
+from voiceguide.script.voices import voice_fields
 from voiceguide.words import phrases
 
 STEP_KEYS = {
@@ -32,9 +33,15 @@ STEP_KEYS = {
     "breathing",
     "chime",
     "countdown",
+    "voice",
+    "counting_voice",
 }
 WAIT_KEYS = {"pause", "say", "remind", "every", "go"}
-_ATTRS = {"duration": "duration_ms"}  # the fields the model names otherwise
+_ATTRS = {  # the fields the model names otherwise
+    "duration": "duration_ms",
+    "voice": "voice_fields",
+    "counting_voice": "counting_fields",
+}
 
 
 def read_fields(
@@ -66,6 +73,8 @@ def read_fields(
         "chime": f.boolean,
         "countdown": lambda n, at: f.integer(n, at, 0, 10),
         "wait": lambda n, at: wait(f, n, at),
+        "voice": lambda n, at: voice_fields(f, n, at),
+        "counting_voice": lambda n, at: voice_fields(f, n, at),
     }
     for key, read in readers.items():
         if key in m or key in required:
@@ -74,12 +83,22 @@ def read_fields(
     return values
 
 
-def step(f: Fields, node: Node, field: str, breath_defaults: dict[str, Node]) -> Step:
-    """A step written in the routine (``breath_defaults``: the routine's ``breathing``)."""
+def step(
+    f: Fields,
+    node: Node,
+    field: str,
+    breath_defaults: dict[str, Node],
+    voices: tuple[VoiceFields, VoiceFields] = (VoiceFields(), VoiceFields()),
+) -> Step:
+    """A step written in the routine (``breath_defaults``: the routine's ``breathing``;
+    ``voices``: what its ``voice`` and ``counting_voice`` set). Its voices are complete
+    once the routine resolves them (``voices.resolve``)."""
     m = f.mapping(node, field, STEP_KEYS)
     values = read_fields(
         f, node, m, field, sides=(), breath_defaults=breath_defaults, required=("name", "duration")
     )
+    values["voice_fields"] = voices[0].then(values.get("voice_fields", VoiceFields()))
+    values["counting_fields"] = voices[1].then(values.get("counting_fields", VoiceFields()))
     made = Step(**values, where=f.where(node))
     check_step(f, made, node, field)
     return made
@@ -88,6 +107,9 @@ def step(f: Fields, node: Node, field: str, breath_defaults: dict[str, Node]) ->
 def override(f: Fields, step: Step, m: dict[str, Node], field: str, node: Node) -> Step:
     """An included ``step`` with the fields of ``m`` (the include's mapping) in place."""
     values = read_fields(f, node, m, field, sides=step.sides, breath_defaults={})
+    for attr in ("voice_fields", "counting_fields"):  # fields set here change only those
+        if attr in values:
+            values[attr] = getattr(step, attr).then(values[attr])
     new = replace(step, where=f.where(node), **values)
     if not new.sides:  # the included step's own texts may speak of its sides
         pattern = new.breathing
