@@ -1,0 +1,339 @@
+"""The natural default voice: hibari-tts, small English neural models run with onnxruntime.
+
+hibari speaks 24 kHz float samples; its voices are whole models of one architecture
+(``heart``, American English, is inside the wheel; the others are files fetched once into
+hibari's cache directory, ``HIBARI_HOME`` or the user cache). voiceguide never downloads:
+a voice that is not there is an error naming the command that fetches it.
+
+Determinism: hibari's waveform has a noise part drawn from a random generator. Every text
+is spoken from a generator freshly seeded with ``SEED`` (part of the settings), by one
+onnxruntime session run with one intra-op thread (two intra-op threads give other bits), so
+a text gives bit-identical samples whatever was spoken before it, in which thread, and
+whether alone or in a batch.
+
+Silence: hibari puts ~0.3 s of silence before each sentence and ~0.4-0.5 s after it, with
+a noise floor 60-125 dB below the speech; the speech cache's trim (-50 dB relative to the
+clip's loudest 5 ms) finds the onset within ~15 ms of where the speech reaches -30 dB, so
+the engine trims nothing itself. Between sentences of one cue the model's own pause stays
+(~0.6-0.75 s).
+
+Batches (``synthesize_many``) run on one worker thread per core, at most two, sharing the
+voice's one session: onnxruntime releases the GIL, and of a daily routine's synthesis
+(4.2 CPU-seconds) 3.0 s is the model and 1.1 s numpy/scipy signal code, which releases it
+too; the G2P (0.08 s) is serialised. Measured for the daily routine's 43 texts (2911
+characters, 204 s of speech) from a cold process, on two cores that other work was loading
+(load average 4-5), best of three runs: one thread 4.6 s; two threads sharing a session
+6.5 s; two sessions in two threads 7.3 s; two spawned worker processes (each importing and
+loading its own model) 7.2 s. On a busy machine no parallel form won, so batches speak
+on one thread; ``BATCH_THREADS`` names another count (the samples do not depend on it).
+
+Cost (same machine): importing hibari 0.4 s, loading the model 0.5 s, the first text
+0.8 s more (the G2P's lexicons); then ~56x realtime on one thread; a process that speaks
+the daily routine peaks at ~270 MB resident.
+
+This module reads only cheap facts (``voices.json``, file sizes and times, package
+versions), so settings, estimates, identity hints and fingerprints never import hibari,
+onnxruntime or numpy; ``hibari_model`` loads and runs the model.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from voiceguide.errors import EngineError
+from voiceguide.voices.base import VoiceInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from voiceguide.model import VoiceSettings
+    from voiceguide.voices.base import Request, Samples
+
+DEFAULT_VOICE = "heart"
+"""The voice inside hibari's wheel: the one a script that names none speaks with."""
+SEED = 0
+"""The noise generator's seed for every text (see the module docstring)."""
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+"""The speeds hibari is made for; a script's rate is held within them."""
+MS_PER_CHAR = 57.0
+"""How long hibari's heart takes per character at speed 1, trimmed, fitted with
+SENTENCE_PAUSE_MS on the built-in routines' 92 texts (median error 7%, at most 25%)."""
+SENTENCE_PAUSE_MS = 500.0
+"""The pause hibari makes between two sentences of one text (fitted with MS_PER_CHAR)."""
+BATCH_THREADS = 1
+"""Threads a batch speaks on (see the module docstring for why one)."""
+
+_SENTENCE_BREAK = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+(?=[^\s a-z])")
+_FETCH = "hibari --voice {name} --phonemes hello"
+
+
+@dataclass(frozen=True)
+class HibariSettings:
+    """What hibari is asked for: the resolved voice name, the speed (1.0: hibari's own
+    pace) and the noise seed. Volume is not here: the mixer applies it for every engine."""
+
+    sample_rate: ClassVar[int] = 24_000
+    voice: str
+    speed: float
+    seed: int
+
+
+def package_dir() -> str | None:
+    """hibari's package folder, found without importing it; None if not installed."""
+    try:
+        spec = importlib.util.find_spec("hibari")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    return os.path.dirname(spec.origin)
+
+
+@functools.cache
+def _read_registry(path: str) -> dict[str, dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        loaded = json.load(f)
+    return {str(k): dict(v) for k, v in loaded.items()}
+
+
+def registry() -> dict[str, dict[str, Any]]:
+    """hibari's ``assets/voices.json`` (name -> language, gender, file, ...), read directly;
+    empty if hibari is not installed or the file cannot be read."""
+    package = package_dir()
+    if package is None:
+        return {}
+    try:
+        return _read_registry(os.path.join(package, "assets", "voices.json"))
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def cache_dir() -> str:
+    """Where hibari keeps fetched voices (as ``hibari.voices.cache_dir``, without importing
+    it): HIBARI_HOME, else the user cache directory's ``hibari``."""
+    home = os.environ.get("HIBARI_HOME")
+    if home:
+        return home
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.join(
+            os.path.expanduser("~"), "AppData", "Local"
+        )
+    elif sys.platform == "darwin":
+        base = os.path.join(os.path.expanduser("~"), "Library", "Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "hibari")
+
+
+def model_file(name: str) -> str | None:
+    """Where voice ``name``'s model file is or would be (cheap: nothing is imported)."""
+    entry = registry().get(name)
+    package = package_dir()
+    if entry is None or package is None:
+        return None
+    if entry.get("bundled"):
+        return os.path.join(package, "assets", str(entry["file"]))
+    return os.path.join(cache_dir(), str(entry["file"]))
+
+
+def fetch_fix(name: str) -> str:
+    """How to fetch voice ``name`` once (voiceguide itself never downloads)."""
+    entry = registry().get(name, {})
+    return (
+        f"fetch it once with `{_FETCH.format(name=name)}`, or copy {entry.get('file', name)} "
+        f"into {cache_dir()} (HIBARI_HOME)"
+    )
+
+
+def model_path(name: str) -> str:
+    """Voice ``name``'s model file, as hibari resolves it, never downloading; EngineError
+    (with the fix) if hibari is missing or the voice is unknown or not fetched."""
+    missing = missing_package()
+    if missing is not None:
+        raise EngineError(missing)
+    from hibari.voices import voice_path
+
+    try:
+        return str(voice_path(name, download_missing=False))
+    except ValueError:
+        raise unknown_voice(name) from None
+    except FileNotFoundError:
+        raise EngineError(
+            f"hibari voice {name!r} is not installed (voiceguide never downloads); "
+            f"fix: {fetch_fix(name)}"
+        ) from None
+
+
+def unknown_voice(name: str) -> EngineError:
+    known = ", ".join(registry()) or DEFAULT_VOICE
+    return EngineError(
+        f"hibari has no voice {name!r}; fix: use one of: {known} (see `voiceguide voices`)"
+    )
+
+
+def resolve_voice(wanted: str | None) -> str:
+    """The hibari voice name a script's ``voice`` means: None is DEFAULT_VOICE; a name or
+    Kokoro id is matched case-insensitively; EngineError lists the known ones."""
+    from voiceguide.words import norm
+
+    if wanted is None or not wanted.strip():
+        return DEFAULT_VOICE
+    key = norm(wanted)
+    for name, entry in registry().items():
+        if key in (norm(name), norm(str(entry.get("kokoro", "")))):
+            return name
+    missing = missing_package()
+    if missing is not None:
+        raise EngineError(missing)
+    raise unknown_voice(wanted)
+
+
+def _arm32() -> bool:
+    machine = platform.machine().lower()
+    return (machine.startswith("arm") and machine != "arm64") or sys.maxsize <= 2**32
+
+
+def missing_package() -> str | None:
+    """Why hibari or onnxruntime cannot be imported, with the fix; None if both are found."""
+    if package_dir() is None:
+        return "hibari-tts is not installed; fix: pip install hibari-tts"
+    if importlib.util.find_spec("onnxruntime") is None:
+        if _arm32():
+            return (
+                "onnxruntime has no wheel for this platform (32-bit ARM), so hibari cannot "
+                "run; fix: use --engine pyttsx3"
+            )
+        return "onnxruntime is not installed (hibari needs it); fix: pip install onnxruntime"
+    return None
+
+
+_SHA: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file, remembered per path, size and modification time."""
+    try:
+        st = os.stat(path)
+        fact = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+        if fact not in _SHA:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            _SHA[fact] = digest.hexdigest()
+    except OSError as error:
+        raise EngineError(
+            f"cannot read hibari's model {path} ({error}); "
+            "fix: reinstall: pip install --force-reinstall hibari-tts"
+        ) from None
+    return _SHA[fact]
+
+
+class HibariEngine:
+    """Natural English speech with hibari-tts (onnxruntime on the CPU)."""
+
+    name = "hibari"
+
+    def settings(self, voice: VoiceSettings) -> HibariSettings:
+        """The resolved voice, the script's rate as a speed (two decimals, held within
+        MIN_SPEED..MAX_SPEED), and SEED."""
+        speed = round(min(max(voice.speed, MIN_SPEED), MAX_SPEED), 2)
+        return HibariSettings(resolve_voice(voice.voice), speed, SEED)
+
+    def synthesize(self, text: str, voice: VoiceSettings) -> tuple[Samples, int]:
+        """Speak ``text`` (the voice's model is loaded once per process)."""
+        from voiceguide.voices import hibari_model
+
+        if not text.strip():
+            raise ValueError("cannot speak an empty text")
+        s = self.settings(voice)
+        return hibari_model.speak(s.voice, text, s.speed, s.seed), HibariSettings.sample_rate
+
+    def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
+        """Every request's ``synthesize``, started now on BATCH_THREADS threads, yielded in
+        order as each is ready; a request that fails raises when its turn comes."""
+        from voiceguide.voices import hibari_model
+
+        jobs = [(self.synthesize, text, voice) for text, voice in requests]
+        return hibari_model.run_batch(jobs, BATCH_THREADS)
+
+    def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
+        """MS_PER_CHAR per character and SENTENCE_PAUSE_MS per sentence break, scaled by
+        the speed (hibari's pauses shrink less than its words when it speaks faster)."""
+        speed = self.settings(voice).speed
+        breaks = len(_SENTENCE_BREAK.findall(text.strip()))
+        scale = 1.0 / speed if speed <= 1.0 else speed**-0.8
+        return round((len(text) * MS_PER_CHAR + breaks * SENTENCE_PAUSE_MS) * scale)
+
+    def identity(self, voice: VoiceSettings) -> str:
+        """hibari-tts and onnxruntime versions, the voice, and its model file's sha256."""
+        from voiceguide.voices.installed import dist_version
+
+        name = self.settings(voice).voice
+        digest = file_sha256(model_path(name))
+        versions = [f"{d}={dist_version(d) or 'unknown'}" for d in ("hibari-tts", "onnxruntime")]
+        return ";".join([*versions, f"voice={name}", f"model={digest}"])
+
+    def identity_hint(self, voice: VoiceSettings) -> str | None:
+        """Package versions and the model file's size and time; None if it is not there
+        (then ``identity`` says why)."""
+        from voiceguide.voices.installed import dist_facts, stat_fact
+
+        name = self.settings(voice).voice
+        path = model_file(name)
+        fact = stat_fact(path) if path is not None else None
+        if fact is None:
+            return None
+        packages = dist_facts(("hibari-tts", "onnxruntime"))
+        return json.dumps({"packages": packages, "voice": name, "model": fact})
+
+    def fingerprint(self) -> str:
+        """The engine's name, package versions, and every voice model file's size and time."""
+        from voiceguide.voices.installed import dist_facts
+
+        parts = [self.name, *dist_facts(("hibari-tts", "onnxruntime"))]
+        for name in registry():
+            path = model_file(name)
+            try:
+                st = os.stat(path) if path is not None else None
+            except OSError:
+                continue
+            if st is not None:
+                parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        return ";".join(parts)
+
+    def voices(self) -> list[VoiceInfo]:
+        """Every hibari voice; one not fetched says so, and how to fetch it, in its name."""
+        found = []
+        for name, entry in registry().items():
+            accent = str(entry.get("accent", ""))
+            label = f"{name} ({accent} English)" if accent else name
+            path = model_file(name)
+            if path is None or not os.path.exists(path):
+                label += f" - not installed: fix: {_FETCH.format(name=name)}"
+            language = str(entry.get("language", "en"))
+            gender = entry.get("gender")
+            found.append(VoiceInfo(name, label, (language,), str(gender) if gender else None))
+        return found
+
+    def unavailable(self) -> str | None:
+        """hibari-tts or onnxruntime missing, or the voice inside the wheel gone."""
+        missing = missing_package()
+        if missing is not None:
+            return missing
+        path = model_file(DEFAULT_VOICE)
+        if path is None or not os.path.isfile(path):
+            return (
+                f"hibari's {DEFAULT_VOICE} voice model is missing; "
+                "fix: pip install --force-reinstall hibari-tts"
+            )
+        return None

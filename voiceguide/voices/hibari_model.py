@@ -1,0 +1,144 @@
+"""hibari's model, loaded once per process and voice, and the threads a batch runs on.
+
+Imported only when hibari speaks: it imports hibari, onnxruntime and numpy. The model is
+given its file (``hibari.model_path``), so hibari never downloads; a file onnxruntime
+cannot load is one EngineError naming the fix. One session per voice, one intra-op
+thread: its samples do not depend on how many threads call it (onnxruntime's ``run`` may
+be called from several at once). The G2P is pure Python and not known to be thread-safe,
+so it runs under a lock; it is ~2% of the work.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any
+
+from voiceguide.errors import EngineError
+
+if TYPE_CHECKING:
+    from voiceguide.voices.base import Samples
+
+
+@dataclass
+class Loaded:
+    """One voice's hibari instance, and the lock its G2P runs under."""
+
+    tts: Any
+    g2p_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, Loaded] = {}
+
+
+def loaded(name: str) -> Loaded:
+    """Voice ``name``'s model, loaded on first use (once per process)."""
+    with _LOCK:
+        if name not in _LOADED:
+            _LOADED[name] = _load(name)
+        return _LOADED[name]
+
+
+def _load(name: str) -> Loaded:
+    from voiceguide.voices import hibari as facts
+
+    path = facts.model_path(name)
+    try:
+        import onnxruntime  # noqa: F401  (its absence is reported with the fix)
+    except ImportError as error:
+        missing = facts.missing_package() or (
+            f"onnxruntime cannot be imported ({error}); fix: pip install --force-reinstall "
+            "onnxruntime"
+        )
+        raise EngineError(missing) from None
+    from hibari import Hibari
+
+    try:
+        tts = Hibari(voice=name, model=path, threads=1)
+    except Exception as error:
+        bundled = facts.registry().get(name, {}).get("bundled", False)
+        fix = (
+            "reinstall: pip install --force-reinstall hibari-tts"
+            if bundled
+            else f"delete it, then {facts.fetch_fix(name)}"
+        )
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else "unreadable"
+        raise EngineError(
+            f"hibari cannot load the model of voice {name!r} ({path}: {reason}); fix: {fix}"
+        ) from None
+    return Loaded(tts)
+
+
+def speak(name: str, text: str, speed: float, seed: int) -> Samples:
+    """``text`` spoken by voice ``name``: as ``Hibari.__call__``, from a generator seeded
+    with ``seed`` for this text alone (so the same text always gives the same samples)."""
+    import numpy as np
+
+    model = loaded(name)
+    with model.g2p_lock:
+        phonemes = model.tts.phonemize(text)
+    rng = np.random.default_rng(seed)
+    parts = [model.tts.from_ids(model.tts.ids(p), speed, rng) for p in phonemes]
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    out: Samples = np.concatenate(parts).astype(np.float32, copy=False)
+    return out
+
+
+_Job = tuple[Callable[..., Any], Any, Any]
+
+
+class _Pool:
+    """Daemon worker threads taking jobs in order (daemon: an interrupted run exits at
+    once instead of finishing the batch)."""
+
+    def __init__(self, threads: int) -> None:
+        self._queue: SimpleQueue[tuple[Future[Any], _Job] | None] = SimpleQueue()
+        for i in range(threads):
+            name = f"voiceguide-hibari-{i}"
+            threading.Thread(target=self._work, name=name, daemon=True).start()
+
+    def submit(self, job: _Job) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, job))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, (fn, *args) = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:
+                future.set_exception(error)
+
+
+@functools.cache
+def _pool(threads: int) -> _Pool:
+    return _Pool(threads)
+
+
+def run_batch(jobs: list[_Job], threads: int) -> Iterator[Any]:
+    """Start every job now on ``threads`` worker threads; the results, in order, each as
+    soon as it is ready. Closing the iterator early cancels the jobs not yet started."""
+    pool = _pool(max(1, threads))
+    futures = [pool.submit(job) for job in jobs]
+    return _results(futures)
+
+
+def _results(futures: list[Future[Any]]) -> Iterator[Any]:
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        for future in futures:
+            future.cancel()
