@@ -459,3 +459,17 @@ def test_cues_are_spoken_as_they_should_be_heard(tmp_path: Path) -> None:
     ]
     assert told.asked == told.told == [spoken for _, spoken in said]
     assert Timeline.from_json(tl.to_json()) == tl
+
+
+def test_espeak_speaks_the_speakable_text(tmp_path: Path) -> None:
+    """With the real espeak-ng voice: the clip measured (and later mixed) is the spoken
+    text's; the written text is never synthesised."""
+    from voiceguide.voices.cache import SpeechCache
+
+    path = write(tmp_path, "title: T\nsteps:\n  - {name: A, duration: 20s, say: Rest 1 min.}\n")
+    bank = SpeechCache(tmp_path / "speech")
+    (said,) = compile_routine(load_script(path), bank).timeline.speech
+    assert said.spoken == "Rest 1 minute."
+    clip = bank.known(said.spoken, said.voice)
+    assert clip is not None and clip.duration_ms == said.duration_ms
+    assert bank.known(said.text, said.voice) is None
