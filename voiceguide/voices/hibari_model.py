@@ -1,7 +1,7 @@
 """hibari's model, loaded once per process and voice, and the threads a batch runs on.
 
 Imported only when hibari speaks: it imports hibari, onnxruntime and numpy. The model is
-given its file (``hibari.model_path``), so hibari never downloads; a file onnxruntime
+given its file (``hibari_facts.model_path``), so hibari never downloads; a file onnxruntime
 cannot load is one EngineError naming the fix. One session per voice, one intra-op
 thread: its samples do not depend on how many threads call it (onnxruntime's ``run`` may
 be called from several at once). The G2P is pure Python and not known to be thread-safe,
@@ -45,7 +45,7 @@ def loaded(name: str) -> Loaded:
 
 
 def _load(name: str) -> Loaded:
-    from voiceguide.voices import hibari as facts
+    from voiceguide.voices import hibari_facts as facts
 
     path = facts.model_path(name)
     try:
