@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from voiceguide import voices
+from tests.conftest import REPO, write
 from voiceguide.errors import EngineError, ExitCode
 from voiceguide.voices import ENGINE_ENV, default_engine
 from voiceguide.voices.available import default_note
@@ -41,12 +42,12 @@ def test_without_the_neural_runtime_the_default_is_the_system_voice_and_says_why
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(ENGINE_ENV)
-    real = voices.importlib.util.find_spec
+    real = importlib.util.find_spec
 
     def no_onnxruntime(name: str, *args: object) -> object:
         return None if name == "onnxruntime" else real(name)
 
-    monkeypatch.setattr(voices.importlib.util, "find_spec", no_onnxruntime)
+    monkeypatch.setattr(importlib.util, "find_spec", no_onnxruntime)
     assert default_engine() == "pyttsx3"
     note = default_note()
     assert note.startswith("default engine: pyttsx3 (system voices), since hibari cannot run: ")
@@ -94,3 +95,30 @@ def test_an_unknown_engine_is_one_line_and_exit_5() -> None:
     assert proc.stderr.strip().splitlines() == [
         "voiceguide: unknown speech engine 'espeak'; use one of: fake, hibari, piper, pyttsx3"
     ]
+
+
+def test_the_command_line_engine_and_voice_reach_every_voice_and_the_default_fills_the_rest(
+    tmp_path: Path,
+) -> None:
+    from voiceguide.model import voices_of
+    from voiceguide.pipeline import load
+
+    script = write(
+        tmp_path,
+        """title: Two voices
+voice: {voice: en-gb}
+counting_voice: {engine: fake}
+steps:
+  - name: Breathe
+    duration: 20s
+    voice: {volume: 0.8}
+    breathing: {pattern: 4-0-4-0, spoken_cycles: 1}
+    cues:
+      - {at: 5s, say: Soft., voice: {engine: fake, voice: calm}}
+""",
+    )
+    found = voices_of(load(script))
+    assert {v.engine for v in found} == {"pyttsx3", "fake"}  # None became the default
+    overridden = voices_of(load(script, engine="pyttsx3", voice="en-us"))
+    assert {(v.engine, v.voice) for v in overridden} == {("pyttsx3", "en-us")}
+    assert {v.volume for v in overridden} == {1.0, 0.8}  # what --voice does not name stays

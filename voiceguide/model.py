@@ -6,6 +6,7 @@ later stages (the cue-fit check) can point at the script line that caused a prob
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
@@ -201,21 +202,22 @@ def with_voices(routine: Routine, engine: str | None, voice: str | None) -> Rout
     (the routine's, each step's, each cue's); None leaves that field as the script has it."""
     if engine is None and voice is None:
         return routine
-    change = VoiceFields(engine=engine, voice=voice)
+    return map_voices(routine, VoiceFields(engine=engine, voice=voice).over)
 
-    def new(v: VoiceSettings) -> VoiceSettings:
-        return change.over(v)
 
+def map_voices(routine: Routine, change: Callable[[VoiceSettings], VoiceSettings]) -> Routine:
+    """``routine`` with ``change`` applied to every voice it holds (the routine's, each
+    step's and counting voice, each cue's own)."""
     steps = tuple(
         replace(
             s,
-            voice=new(s.voice),
-            counting_voice=new(s.counting_voice),
-            cues=tuple(c if c.voice is None else replace(c, voice=new(c.voice)) for c in s.cues),
+            voice=change(s.voice),
+            counting_voice=change(s.counting_voice),
+            cues=tuple(c if c.voice is None else replace(c, voice=change(c.voice)) for c in s.cues),
         )
         for s in routine.steps
     )
-    return replace(routine, voice=new(routine.voice), steps=steps)
+    return replace(routine, voice=change(routine.voice), steps=steps)
 
 
 def voices_of(routine: Routine) -> set[VoiceSettings]:

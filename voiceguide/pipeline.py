@@ -17,8 +17,6 @@ from voiceguide.export.bitrate import DEFAULT_BITRATE
 from voiceguide.paths import scripts_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from voiceguide.compile import Compiled
     from voiceguide.export.routine import Progress
     from voiceguide.model import Routine, VoiceSettings
@@ -64,14 +62,10 @@ def open_bank() -> SpeechCache:
     return SpeechCache(cache_dir() / "speech")
 
 
-def map_voices(routine: Routine, change: Callable[[VoiceSettings], VoiceSettings]) -> Routine:
-    """``routine`` with ``change`` applied to every voice it speaks with."""
-    return replace(routine, voice=change(routine.voice))
-
-
 def load(path: str | Path, *, engine: str | None = None, voice: str | None = None) -> Routine:
     """Parse a script; ``engine`` and ``voice`` override the script's for every cue, and a
     voice that names no engine gets the default engine (``voices.default_engine``)."""
+    from voiceguide.model import map_voices
     from voiceguide.script import load_script
     from voiceguide.voices import ENGINES, default_engine, engine_name, unknown_engine
 
