@@ -44,17 +44,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from voiceguide.voices import hibari_facts as facts
 from voiceguide.voices.base import VoiceInfo
-from voiceguide.voices.hibari_facts import (
-    DEFAULT_VOICE,
-    FETCH,
-    file_sha256,
-    missing_package,
-    model_file,
-    model_path,
-    registry,
-    resolve_voice,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -97,7 +88,7 @@ class HibariEngine:
         """The resolved voice, the script's rate as a speed (two decimals, held within
         MIN_SPEED..MAX_SPEED), and SEED."""
         speed = round(min(max(voice.speed, MIN_SPEED), MAX_SPEED), 2)
-        return HibariSettings(resolve_voice(voice.voice), speed, SEED)
+        return HibariSettings(facts.resolve_voice(voice.voice), speed, SEED)
 
     def synthesize(self, text: str, voice: VoiceSettings) -> tuple[Samples, int]:
         """Speak ``text`` (the voice's model is loaded once per process)."""
@@ -129,7 +120,7 @@ class HibariEngine:
         from voiceguide.voices.installed import dist_version
 
         name = self.settings(voice).voice
-        digest = file_sha256(model_path(name))
+        digest = facts.file_sha256(facts.model_path(name))
         versions = [f"{d}={dist_version(d) or 'unknown'}" for d in ("hibari-tts", "onnxruntime")]
         return ";".join([*versions, f"voice={name}", f"model={digest}"])
 
@@ -139,7 +130,7 @@ class HibariEngine:
         from voiceguide.voices.installed import dist_facts, stat_fact
 
         name = self.settings(voice).voice
-        path = model_file(name)
+        path = facts.model_file(name)
         fact = stat_fact(path) if path is not None else None
         if fact is None:
             return None
@@ -151,8 +142,8 @@ class HibariEngine:
         from voiceguide.voices.installed import dist_facts
 
         parts = [self.name, *dist_facts(("hibari-tts", "onnxruntime"))]
-        for name in registry():
-            path = model_file(name)
+        for name in facts.registry():
+            path = facts.model_file(name)
             try:
                 st = os.stat(path) if path is not None else None
             except OSError:
@@ -164,12 +155,12 @@ class HibariEngine:
     def voices(self) -> list[VoiceInfo]:
         """Every hibari voice; one not fetched says so, and how to fetch it, in its name."""
         found = []
-        for name, entry in registry().items():
+        for name, entry in facts.registry().items():
             accent = str(entry.get("accent", ""))
             label = f"{name} ({accent} English)" if accent else name
-            path = model_file(name)
+            path = facts.model_file(name)
             if path is None or not os.path.exists(path):
-                label += f" - not installed: fix: {FETCH.format(name=name)}"
+                label += f" - not installed: fix: {facts.FETCH.format(name=name)}"
             language = str(entry.get("language", "en"))
             gender = entry.get("gender")
             found.append(VoiceInfo(name, label, (language,), str(gender) if gender else None))
@@ -177,13 +168,13 @@ class HibariEngine:
 
     def unavailable(self) -> str | None:
         """hibari-tts or onnxruntime missing, or the voice inside the wheel gone."""
-        missing = missing_package()
+        missing = facts.missing_package()
         if missing is not None:
             return missing
-        path = model_file(DEFAULT_VOICE)
+        path = facts.model_file(facts.DEFAULT_VOICE)
         if path is None or not os.path.isfile(path):
             return (
-                f"hibari's {DEFAULT_VOICE} voice model is missing; "
+                f"hibari's {facts.DEFAULT_VOICE} voice model is missing; "
                 "fix: pip install --force-reinstall hibari-tts"
             )
         return None
