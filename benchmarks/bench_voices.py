@@ -11,8 +11,8 @@ Piper, which speaks several times slower than hibari):
 
 1. ``voiceguide export daily -o daily.mp3 --engine hibari``, cold (a fresh empty cache),
    against hibari speaking the routine's distinct spoken texts (``voiceguide plan daily
-   --json``) in one process on one thread (import, load, each text once, seed 7, at the
-   speed the engine's settings give) plus the MP3 encoder alone (as ``bench_export.py``
+   --json``) in one process on one thread (import, load, each text once, with the speed
+   and seed the engine's settings give) plus the MP3 encoder alone (as ``bench_export.py``
    times it). The export's own split: speech is its cold time less its warm time (the rest
    is the warm export); the floor's speed is given in x realtime.
 2. The same with ``--engine piper`` (voice en_US-joe-medium), against Piper in one process
@@ -97,7 +97,7 @@ def spoken_texts(plan: str, engine: str) -> list[dict[str, Any]]:
 
 
 def hibari_floor(texts: list[dict[str, Any]]) -> dict[str, float]:
-    """hibari alone: load it on one thread, speak each text once (seed 7)."""
+    """hibari alone: load it on one thread, speak each text once (the settings' speed, seed)."""
     import hibari
 
     start = time.perf_counter()
@@ -110,7 +110,8 @@ def hibari_floor(texts: list[dict[str, Any]]) -> dict[str, float]:
             began = time.perf_counter()
             voices[name] = hibari.Hibari(voice=name, threads=1)
             load += time.perf_counter() - began
-        frames += len(voices[name](item["text"], speed=float(item.get("speed", 1.0)), seed=7))
+        speed, seed = float(item.get("speed", 1.0)), int(item.get("seed", 7))
+        frames += len(voices[name](item["text"], speed=speed, seed=seed))
     return {
         "seconds": time.perf_counter() - start,
         "load_s": load,
@@ -399,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = measure_exports(tmp, "hibari", repeat, warm_too=True)
             if not args.skip_piper:
                 rows += measure_exports(tmp, "piper", max(1, args.piper_repeat), warm_too=False)
+            # Before the plays: their lead-in scan is big, and no later child's RSS counts.
+            own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
             rows += measure_first_sound(tmp, repeat, tmp / "cache-hibari-cold-0")
     except CommandFailed as exc:
         print(f"bench_voices: {exc}\n{exc.stderr}".rstrip(), file=sys.stderr)
@@ -406,15 +409,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a command that cannot be started
         print(f"bench_voices: {exc}", file=sys.stderr)
         return 1
-    own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
     print()
     print(table(in_order(rows)))
     print(
         "\nratio: median / floor median (1-3); 4: launch to the routine's first sound at the"
         "\nsink's monitor, less its lead-in silence and less the pacat click floor (the ratio"
         "\ncolumn holds the raw median); 5: peak RSS of the process alone (os.wait4), MB ="
-        f"\n10^6 bytes; this process's own peak RSS: {own_rss:.1f} MB (a child's reported"
-        f"\npeak cannot be lower). Whole run {time.perf_counter() - began:.0f} s."
+        f"\n10^6 bytes; this process's own peak RSS while they ran: {own_rss:.1f} MB (a child's"
+        f"\nreported peak cannot be lower). Whole run {time.perf_counter() - began:.0f} s."
     )
     return 0
 
