@@ -139,7 +139,8 @@ def piper_floor(texts: list[dict[str, Any]]) -> dict[str, float]:
     load = time.perf_counter() - start
     frames = 0
     for item in texts:
-        config = SynthesisConfig(length_scale=item.get("length_scale"))
+        scales = ("length_scale", "noise_scale", "noise_w_scale")  # the engine's settings
+        config = SynthesisConfig(**{k: item.get(k) for k in scales})
         frames += sum(len(c.audio_float_array) for c in voice.synthesize(item["text"], config))
     return {
         "seconds": time.perf_counter() - start,
