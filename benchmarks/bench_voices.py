@@ -1,6 +1,6 @@
 """Natural-voice benchmarks (hibari, Piper), each figure beside a floor from the same run.
 
-Run from the repository root (about 5 minutes with Piper; ``--skip-piper``: about 2)::
+Run from the repository root (about 3 minutes, a minute of it Piper's: ``--skip-piper``)::
 
     .venv/bin/python benchmarks/bench_voices.py
 
