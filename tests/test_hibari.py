@@ -18,7 +18,7 @@ import pytest
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
-from voiceguide.voices import hibari_facts, hibari_model
+from voiceguide.voices import hibari, hibari_facts, hibari_model
 from voiceguide.voices.base import BatchEngine, HintedEngine
 from voiceguide.voices.cache import SpeechCache
 from voiceguide.voices.hibari import HibariEngine
@@ -58,7 +58,11 @@ def test_settings_resolve_the_voice_and_speed_without_volume() -> None:
     assert engine.settings(VoiceSettings(rate=161)).speed == 1.01
 
 
-def test_same_text_gives_the_same_samples_whatever_the_order() -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_same_text_gives_the_same_samples_whatever_the_order(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hibari, "BATCH_THREADS", threads)
     engine = HibariEngine()
     alone = [engine.synthesize(text, VOICE)[0] for text in TEXTS]
     batch = [samples for samples, _ in engine.synthesize_many([(t, VOICE) for t in TEXTS[::-1]])]
@@ -237,3 +241,12 @@ def test_unavailable_says_what_is_missing_and_the_fix(monkeypatch: pytest.Monkey
     assert "use --engine pyttsx3" in (engine.unavailable() or "")
     monkeypatch.setattr(hibari_facts, "package_dir", lambda: None)
     assert engine.unavailable() == "hibari-tts is not installed; fix: pip install hibari-tts"
+
+
+def test_a_failing_request_fails_in_its_turn_of_a_batch() -> None:
+    bad = VoiceSettings(engine="hibari", voice="nobody")
+    results = HibariEngine().synthesize_many([("Hold.", VOICE), ("Hold.", bad), ("Rest.", VOICE)])
+    assert next(results)[0].size > 0
+    with pytest.raises(EngineError, match="no voice 'nobody'"):
+        next(results)
+    assert next(results)[0].size > 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -129,16 +130,23 @@ def _pool(threads: int) -> _Pool:
 
 def run_batch(jobs: list[_Job], threads: int) -> Iterator[Any]:
     """Start every job now on ``threads`` worker threads; the results, in order, each as
-    soon as it is ready. Closing the iterator early cancels the jobs not yet started."""
+    soon as it is ready. A job that failed raises in its turn, and the next ones follow;
+    dropping the iterator cancels the jobs not yet started."""
     pool = _pool(max(1, threads))
-    futures = [pool.submit(job) for job in jobs]
-    return _results(futures)
+    return _Results([pool.submit(job) for job in jobs])
 
 
-def _results(futures: list[Future[Any]]) -> Iterator[Any]:
-    try:
-        for future in futures:
-            yield future.result()
-    finally:
-        for future in futures:
+class _Results(Iterator[Any]):
+    """The results of a batch's futures, in order."""
+
+    def __init__(self, futures: list[Future[Any]]) -> None:
+        self._futures = deque(futures)
+
+    def __next__(self) -> Any:
+        if not self._futures:
+            raise StopIteration
+        return self._futures.popleft().result()
+
+    def __del__(self) -> None:
+        for future in self._futures:
             future.cancel()
