@@ -20,6 +20,7 @@ from voiceguide.voices import get_engine
 from voiceguide.voices import piper_voices as pv
 from voiceguide.voices.base import BatchEngine, HintedEngine
 from voiceguide.voices.piper import SENTENCE_PAUSE_MS, PiperEngine
+from voiceguide.voices.piper_pool import Results
 from voiceguide.voices.piper_speak import QUIET_DB, join_sentences
 
 pytestmark = pytest.mark.skipif(
@@ -96,6 +97,21 @@ def test_same_text_gives_the_same_clip_in_any_order_and_process(engine: PiperEng
     np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(first, batch[2][0])
     assert batch[1][0].size < batch[2][0].size  # in request order
+
+
+def test_an_abandoned_batch_drops_its_queue_and_ends_its_workers(engine: PiperEngine) -> None:
+    """A batch closed after its first result (an error elsewhere, Ctrl-C) speaks no more:
+    at exit the interpreter would otherwise wait for every queued text."""
+    results = engine.synthesize_many([(f"Breathe in, and count {n}.", PIPER) for n in range(40)])
+    assert isinstance(results, Results)
+    next(results)
+    processes = results.processes()
+    assert len(processes) == min(2, len(os.sched_getaffinity(0)))
+    results.close()
+    for process in processes:
+        process.join(60)
+        assert not process.is_alive()
+    assert results.futures[-1].cancelled()
 
 
 def test_speech_is_present_and_about_as_long_as_estimated(engine: PiperEngine) -> None:

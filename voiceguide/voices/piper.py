@@ -41,8 +41,6 @@ from voiceguide.voices import piper_voices as pv
 from voiceguide.voices.base import VoiceInfo
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
-
     from voiceguide.model import VoiceSettings
     from voiceguide.voices.base import Request, Samples
     from voiceguide.voices.piper_speak import Job
@@ -56,8 +54,6 @@ SENTENCE_PAUSE_MS = 400
 MS_PER_CHAR = 57.0
 """How long joe speaks a character at length scale 1 (the daily routine's cues, trimmed as
 the speech cache trims them, sentence pauses included): ``estimate_ms``'s guess."""
-MAX_WORKERS = 2
-"""Worker processes for a batch: one per core, at most this many (each holds ~300 MB)."""
 
 _DISTS = ("piper-tts", "onnxruntime")
 
@@ -136,15 +132,13 @@ class PiperEngine:
         return speak(self._job(text, voice))
 
     def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
-        """Every request spoken by worker processes (one per core, at most MAX_WORKERS),
+        """Every request spoken by worker processes (``piper_pool``: one per core, at most 2),
         started now; results come in request order, each as soon as it is ready."""
         self._check_installed()
-        jobs = [self._job(text, voice) for text, voice in requests]
-        pool = _pool(min(len(jobs), _cores()))
-        from voiceguide.voices.piper_speak import speak, speak_in_worker
+        from voiceguide.voices.piper_pool import Results, cores
 
-        futures = [pool.submit(speak_in_worker if _is_process(pool) else speak, j) for j in jobs]
-        return _results(pool, futures)
+        jobs = [self._job(text, voice) for text, voice in requests]
+        return Results(jobs, min(len(jobs), cores()))
 
     def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
         """MS_PER_CHAR per character, scaled by the length scale; piper is not started."""
@@ -214,56 +208,6 @@ def _version(dist: str) -> str | None:
     from voiceguide.voices.installed import dist_version
 
     return dist_version(dist)
-
-
-def _cores() -> int:
-    try:
-        count = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        count = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, count))
-
-
-def _pool(workers: int) -> Executor:
-    """Worker processes (forkserver where there is one, else spawn: never a fork of a
-    process with onnxruntime threads), or one thread in this process for a single worker."""
-    if workers <= 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        return ThreadPoolExecutor(1, thread_name_prefix="voiceguide-piper")
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from voiceguide.voices.piper_speak import worker_start
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_start)
-
-
-def _is_process(pool: Executor) -> bool:
-    from concurrent.futures import ProcessPoolExecutor
-
-    return isinstance(pool, ProcessPoolExecutor)
-
-
-def _results(
-    pool: Executor, futures: list[Future[tuple[Samples, int]]]
-) -> Iterator[tuple[Samples, int]]:
-    """Each future's result in order; the pool is shut down at the end or when abandoned."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        for future in futures:
-            try:
-                yield future.result()
-            except BrokenProcessPool:
-                raise EngineError(
-                    "a piper worker process died; fix: run the command again (if it keeps "
-                    "happening, check free memory: each worker holds a voice)"
-                ) from None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _stat_key(path: str) -> tuple[int, int]:
