@@ -17,19 +17,21 @@ clip's loudest 5 ms) finds the onset within ~15 ms of where the speech reaches -
 the engine trims nothing itself. Between sentences of one cue the model's own pause stays
 (~0.6-0.75 s).
 
-Batches (``synthesize_many``) run on one worker thread per core, at most two, sharing the
-voice's one session: onnxruntime releases the GIL, and of a daily routine's synthesis
-(4.2 CPU-seconds) 3.0 s is the model and 1.1 s numpy/scipy signal code, which releases it
-too; the G2P (0.08 s) is serialised. Measured for the daily routine's 43 texts (2911
-characters, 204 s of speech) from a cold process, on two cores that other work was loading
-(load average 4-5), best of three runs: one thread 4.6 s; two threads sharing a session
-6.5 s; two sessions in two threads 7.3 s; two spawned worker processes (each importing and
-loading its own model) 7.2 s. On a busy machine no parallel form won, so batches speak
-on one thread; ``BATCH_THREADS`` names another count (the samples do not depend on it).
+Batches (``synthesize_many``) start at call time on worker threads (``hibari_model``)
+sharing the voice's one session, and yield in order, each as soon as it is ready. Measured
+for the daily routine's 43 texts (2911 characters, 204 s of speech) on two cores that other
+work kept busy, medians of 5-11 runs: from a cold process, one thread 6.4 s (5.3 at best);
+two threads sharing the session 7.1 s; two sessions in two threads 8.4 s; two spawned
+worker processes, each loading its own model, 9.7 s; one session with two intra-op
+threads 10.5 s (and other bits). With the model loaded, alternating in one process: one
+thread 3.2 s, two threads 4.0 s. Of the 4.2 CPU-seconds, 3.0 are the model and 1.1 numpy
+and scipy, which release the GIL, and 0.08 the G2P, but a second thread never got more
+than the one core this process was given (at most 1.0 core used), so it only added
+overhead: batches speak on one thread (BATCH_THREADS; the samples do not depend on it).
 
 Cost (same machine): importing hibari 0.4 s, loading the model 0.5 s, the first text
-0.8 s more (the G2P's lexicons); then ~56x realtime on one thread; a process that speaks
-the daily routine peaks at ~270 MB resident.
+0.8 s more (the G2P's lexicons); then 55-65x realtime on one thread. ``voiceguide plan
+daily`` peaks at 331 MB resident when it speaks every cue, 24 MB when all are cached.
 
 This module reads only cheap facts (``voices.json``, file sizes and times, package
 versions), so settings, estimates, identity hints and fingerprints never import hibari,
@@ -63,7 +65,7 @@ SENTENCE_PAUSE_MS on the built-in routines' 92 texts (median error 7%, at most 2
 SENTENCE_PAUSE_MS = 500.0
 """The pause hibari makes between two sentences of one text (fitted with MS_PER_CHAR)."""
 BATCH_THREADS = 1
-"""Threads a batch speaks on (see the module docstring for why one)."""
+"""Threads a batch speaks on: one was the fastest measured (see the module docstring)."""
 
 _SENTENCE_BREAK = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+(?=[^\s a-z])")
 
