@@ -10,7 +10,7 @@ Determinism: piper's noise is drawn inside the ONNX graph (RandomNormalLike node
 generator is seeded once per session and then advances), so with its default noise
 (0.667, 0.8) the same text comes out differently on every call, and
 ``onnxruntime.set_seed`` before each call changes nothing. With both noise scales at 0 the
-output is identical run to run and in any order, and it sounds as lively: on four cue
+output is identical run to run and in any order, and it measures as lively: on four cue
 sentences (crude autocorrelation pitch tracker) the pitch spread was 6.9 semitones with
 noise 0 and with the defaults alike, and the frame energy spread 6.7 dB against 6.5 dB.
 
@@ -18,12 +18,16 @@ Sentences: piper speaks one chunk per sentence with no pause between them (about
 of quiet is left at the join), so chunks are joined with at least SENTENCE_PAUSE_MS of
 quiet between them.
 
-Speed (measured on 2 shared cores, the daily routine's 43 texts, 2911 characters, 168 s of
-speech): loading the voice takes 0.8-1.5 s and about 480 MB peak RSS; one onnxruntime
-thread speaks at 5.5 x real time; one session with two threads at 3.6 x; two sessions on
-two threads at 3.5 x; two worker processes (forkserver, each loading the voice, one thread
-each) at 9.1 x, load included. So ``synthesize_many`` uses a worker process per core
-(at most 2), and ``synthesize`` alone uses one thread in this process.
+Speed, on the daily routine's 43 texts (2911 characters, 168 s of speech), on 2 busy cores
+(load average 2.3-3.2), best and range of four runs, voice loading included: loading the
+voice takes 0.8-1.5 s; one onnxruntime thread speaks at 7.7 x real time (5.5-7.7); one
+session with two threads at 11.5 x (5.5-11.5); two sessions on two threads at 10.5 x
+(6.9-10.5); two worker processes (forkserver, one thread each) at 12.6 x (6.5-12.6, 11.4
+through ``synthesize_many``). Peak RSS: ~480-510 MB for a process that loads the voice; a
+batch's workers 330-490 MB each, the parent ~50-70 MB. So ``synthesize_many`` uses a worker
+process per core (at most 2, ``piper_pool``), and ``synthesize`` alone one thread in this
+process. A batch's first clip comes after ~3.4 s (the daily routine's long first text;
+worker start and voice loading included).
 """
 
 from __future__ import annotations
