@@ -84,6 +84,7 @@ def test_registry_makes_a_piper_engine_with_every_extension() -> None:
     assert engine.unavailable() is None
     assert [v.id for v in engine.voices()][-1] == "en_US-joe-medium"
     assert engine.voices()[-1].languages == ("en-us",)
+    assert engine.voices()[-1].name == "joe (English, United States, medium)"
 
 
 def test_same_text_gives_the_same_clip_in_any_order_and_process(engine: PiperEngine) -> None:

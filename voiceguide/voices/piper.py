@@ -178,10 +178,10 @@ class PiperEngine:
         infos = []
         for files in pv.found():
             try:
-                langs = pv.languages(files)
-            except EngineError:
+                info = VoiceInfo(files.name, pv.describe(files), pv.languages(files))
+            except EngineError:  # an unreadable config: not a usable voice
                 continue
-            infos.append(VoiceInfo(id=files.name, name=files.name, languages=langs))
+            infos.append(info)
         return infos
 
     def unavailable(self) -> str | None:

@@ -9,6 +9,7 @@ wait, at exit, for every text still queued.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -134,7 +135,8 @@ def _hook() -> None:
         _hooked = True
         register = getattr(threading, "_register_atexit", None)
         if register is not None:
-            register(_stop_all)
+            with contextlib.suppress(RuntimeError):  # already shutting down
+                register(_stop_all)
         else:  # pragma: no cover - other interpreters
             import atexit
 

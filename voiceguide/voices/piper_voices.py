@@ -204,6 +204,24 @@ def languages(voice: VoiceFiles) -> tuple[str, ...]:
     return (norm(code),) if isinstance(code, str) and code else ()
 
 
+def describe(voice: VoiceFiles) -> str:
+    """A voice's name for people: ``joe (English, United States, medium)`` from its config;
+    its own name when the config says nothing of it."""
+    config = read_config(voice)
+    language = config.get("language")
+    audio = config.get("audio")
+    facts = [
+        language.get("name_english") if isinstance(language, dict) else None,
+        language.get("country_english") if isinstance(language, dict) else None,
+        audio.get("quality") if isinstance(audio, dict) else None,
+    ]
+    said = ", ".join(str(f) for f in facts if isinstance(f, str) and f)
+    speaker = config.get("dataset")
+    if not isinstance(speaker, str) or not speaker:
+        return voice.name
+    return f"{speaker} ({said})" if said else speaker
+
+
 def file_facts(voice: VoiceFiles) -> list[object]:
     """Cheap facts that change with the voice's files: real path, size and mtime of each."""
     facts: list[object] = []
