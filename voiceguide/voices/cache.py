@@ -108,8 +108,6 @@ class SpeechCache:
 
     def engine(self, name: str | None) -> Engine:
         """The engine called ``name`` (None: the default engine), created once per cache."""
-        from voiceguide.voices import engine_name
-
         name = engine_name(name)
         if name not in self._engines:
             from voiceguide.voices import get_engine, unknown_engine
