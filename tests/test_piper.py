@@ -147,7 +147,7 @@ def test_join_tops_the_quiet_up_to_the_pause_and_never_cuts() -> None:
 
 def test_voice_by_stem_speaker_name_or_path(engine: PiperEngine, folder: Path) -> None:
     model = add_voice(folder, "en_GB-sam-medium")
-    for wanted in ("en_GB-sam-medium", "en-gb-sam-medium", "sam", "SAM"):
+    for wanted in ("en_GB-sam-medium", "en-gb-sam-medium", "en_GB-sam-medium.onnx", "sam", "SAM"):
         assert PiperEngine().settings(VoiceSettings(engine="piper", voice=wanted)).voice == (
             "en_GB-sam-medium"
         )

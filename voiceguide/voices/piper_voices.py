@@ -85,7 +85,7 @@ def where_to_put() -> str:
 
 def is_path(wanted: str) -> bool:
     """Whether a script's voice names a file rather than a voice name."""
-    return "/" in wanted or os.sep in wanted or wanted.startswith("~") or wanted.endswith(".onnx")
+    return "/" in wanted or os.sep in wanted or wanted.startswith("~")
 
 
 def _matches(wanted: str, stem: str) -> bool:
@@ -108,6 +108,7 @@ def resolve(wanted: str | None) -> VoiceFiles:
     wanted = wanted.strip()
     if is_path(wanted):
         return _by_path(wanted)
+    wanted = wanted.removesuffix(".onnx")  # a file name in the folder names its voice
     for model in folder_models():
         if _matches(wanted, model.stem):
             return _checked(VoiceFiles(model.stem, model, _config_of(model)))
