@@ -62,7 +62,7 @@ def test_settings_resolve_the_voice_and_speed_without_volume() -> None:
 def test_same_text_gives_the_same_samples_whatever_the_order(
     threads: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hibari, "BATCH_THREADS", threads)
+    monkeypatch.setattr(hibari, "batch_threads", lambda: threads)
     engine = HibariEngine()
     alone = [engine.synthesize(text, VOICE)[0] for text in TEXTS]
     batch = [samples for samples, _ in engine.synthesize_many([(t, VOICE) for t in TEXTS[::-1]])]

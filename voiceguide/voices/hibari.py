@@ -24,10 +24,12 @@ work kept busy, medians of 5-11 runs: from a cold process, one thread 6.4 s (5.3
 two threads sharing the session 7.1 s; two sessions in two threads 8.4 s; two spawned
 worker processes, each loading its own model, 9.7 s; one session with two intra-op
 threads 10.5 s (and other bits). With the model loaded, alternating in one process: one
-thread 3.2 s, two threads 4.0 s. Of the 4.2 CPU-seconds, 3.0 are the model and 1.1 numpy
-and scipy, which release the GIL, and 0.08 the G2P, but a second thread never got more
-than the one core this process was given (at most 1.0 core used), so it only added
-overhead: batches speak on one thread (BATCH_THREADS; the samples do not depend on it).
+thread 3.2 s, two threads 4.0 s: a second thread never got more than the one core this
+process was given. With a core free (load average ~2 on two cores), alternating, model
+loaded: one thread 2.9-4.0 s, two threads sharing the session 1.9-2.2 s (1.7x). Of the
+4.2 CPU-seconds, 3.0 are the model and 1.1 numpy, which release the GIL, and 0.08 the G2P.
+So batches speak on a thread per core, two at most (``batch_threads``); the samples do not
+depend on it.
 
 Cost (same machine): importing hibari 0.4 s, loading the model 0.5 s, the first text
 0.8 s more (the G2P's lexicons); then 55-65x realtime on one thread. ``voiceguide plan
@@ -64,8 +66,18 @@ MS_PER_CHAR = 57.0
 SENTENCE_PAUSE_MS on the built-in routines' 92 texts (median error 7%, at most 25%)."""
 SENTENCE_PAUSE_MS = 500.0
 """The pause hibari makes between two sentences of one text (fitted with MS_PER_CHAR)."""
-BATCH_THREADS = 1
-"""Threads a batch speaks on: one was the fastest measured (see the module docstring)."""
+MAX_BATCH_THREADS = 2
+"""At most this many threads speak a batch (see the module docstring)."""
+
+
+def batch_threads() -> int:
+    """A thread per core this process may use, at most MAX_BATCH_THREADS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_BATCH_THREADS, cores))
+
 
 _SENTENCE_BREAK = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+(?=[^\s a-z])")
 
@@ -102,12 +114,12 @@ class HibariEngine:
         return hibari_model.speak(s.voice, text, s.speed, s.seed), HibariSettings.sample_rate
 
     def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
-        """Every request's ``synthesize``, started now on BATCH_THREADS threads, yielded in
+        """Every request's ``synthesize``, started now on ``batch_threads()``, yielded in
         order as each is ready; a request that fails raises when its turn comes."""
         from voiceguide.voices import hibari_model
 
         jobs = [(self.synthesize, text, voice) for text, voice in requests]
-        return hibari_model.run_batch(jobs, BATCH_THREADS)
+        return hibari_model.run_batch(jobs, batch_threads())
 
     def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
         """MS_PER_CHAR per character and SENTENCE_PAUSE_MS per sentence break, scaled by
