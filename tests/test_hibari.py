@@ -114,7 +114,7 @@ def test_a_voice_not_fetched_says_how_to_fetch_it_and_downloads_nothing(
     assert engine.identity_hint(emma) is None
     assert list(tmp_path.iterdir()) == []
     listed = {v.id: v for v in engine.voices()}
-    assert "not installed" in listed["emma"].name and listed["emma"].languages == ("en-GB",)
+    assert "not installed" in listed["emma"].note and listed["emma"].languages == ("en-GB",)
     assert "not installed" not in listed["heart"].name and listed["heart"].gender == "female"
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from voiceguide.cli.options import Engine
+
+if TYPE_CHECKING:
+    from voiceguide.voices.base import VoiceInfo
 
 
 def routines() -> None:
@@ -35,7 +40,7 @@ def voices(engine: Engine = None) -> None:
 
             raise EngineError(f"{status.name}: {status.problem}")
         for v in status.voices:
-            typer.echo(f"{v.id:<24} {v.name:<40} {','.join(v.languages)}")
+            typer.echo(_voice_line(v, ""))
         return
     typer.echo(default_note())
     for name in listed_engines():
@@ -51,4 +56,9 @@ def voices(engine: Engine = None) -> None:
             continue
         typer.echo(f"{name}{mark}: usable")
         for v in status.voices:
-            typer.echo(f"  {v.id:<22} {v.name:<40} {','.join(v.languages)}")
+            typer.echo(_voice_line(v, "  "))
+
+
+def _voice_line(v: VoiceInfo, indent: str) -> str:
+    line = f"{indent}{v.id:<{24 - len(indent)}} {v.name:<36} {','.join(v.languages):<8}"
+    return f"{line} {v.note}".rstrip()

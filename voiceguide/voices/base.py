@@ -45,6 +45,7 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...] = ()
     gender: str | None = None
+    note: str = ""  # what stands in the way of using it, and the fix ("not installed; ...")
 
 
 class EngineSettings(Protocol):

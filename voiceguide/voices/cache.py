@@ -17,10 +17,9 @@ synthesised again, with one warning line naming the entry and what was wrong; th
 never uses it.
 
 The compiler tells the cache every text of a routine before it asks for the clips
-(``prepare``): the entries already stored are looked up at once, and an engine that speaks
-many texts at once (``BatchEngine``) is handed all the others, in the order the timeline
-needs them; each clip is taken from its results as the compiler asks for it, so the first
-clip is ready as soon as it would be alone.
+(``prepare``): stored entries are looked up at once, and an engine that speaks many texts
+at once (``BatchEngine``) is handed the others, in timeline order; each clip is taken from
+its results as it is asked for, so the first clip is ready as soon as it would be alone.
 """
 
 from __future__ import annotations
@@ -42,9 +41,9 @@ from voiceguide import storage as store
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
+from voiceguide.voices import engine_name
 from voiceguide.voices.base import BatchEngine, Clip, Engine, HintedEngine
 from voiceguide.voices.clips import levelled, trimmed
-from voiceguide.voices import engine_name
 from voiceguide.voices.entry import SUFFIX, entry_frames, read_entry, write_entry
 
 if TYPE_CHECKING:
@@ -191,7 +190,8 @@ class SpeechCache:
     def _from_batch(self, text: str, voice: VoiceSettings) -> tuple[Samples, int] | None:
         """The engine's batch result for ``(text, voice)``, if it is in a batch: the results
         before it are taken (and kept as clips) on the way. None: speak it alone."""
-        batch = self._batches.get(engine_name(voice.engine))
+        name = engine_name(voice.engine)
+        batch = self._batches.get(name)
         if batch is None or (text, voice) not in batch.requests:
             return None
         while batch.requests:
@@ -199,7 +199,7 @@ class SpeechCache:
             try:
                 spoken = next(batch.results)
             except Exception:
-                del self._batches[engine_name(voice.engine)]  # the rest are spoken alone, when asked
+                del self._batches[name]  # the rest are spoken alone, when asked
                 if request == (text, voice):
                     raise
                 return None

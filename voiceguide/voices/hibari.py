@@ -167,17 +167,18 @@ class HibariEngine:
         return ";".join(parts)
 
     def voices(self) -> list[VoiceInfo]:
-        """Every hibari voice; one not fetched says so, and how to fetch it, in its name."""
+        """Every hibari voice; one not fetched says so, and how to fetch it, in its note."""
         found = []
         for name, entry in facts.registry().items():
             accent = str(entry.get("accent", ""))
             label = f"{name} ({accent} English)" if accent else name
             path = facts.model_file(name)
+            note = ""
             if path is None or not os.path.exists(path):
-                label += f" - not installed: fix: {facts.FETCH.format(name=name)}"
+                note = f"not installed; fix: {facts.FETCH.format(name=name)}"
             language = str(entry.get("language", "en"))
             gender = entry.get("gender")
-            found.append(VoiceInfo(name, label, (language,), str(gender) if gender else None))
+            found.append(VoiceInfo(name, label, (language,), str(gender) if gender else None, note))
         return found
 
     def unavailable(self) -> str | None:
