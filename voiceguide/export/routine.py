@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.errors import ExportError
+from voiceguide.export import overshoot
 
 if TYPE_CHECKING:
     from voiceguide.dsp.loudness import LoudnessMeter
@@ -67,10 +68,10 @@ def export_timeline(
     suffix = output.suffix.lower()
     level = cached_level(timeline, bank)  # the one mix, every format
     lossy = suffix in LOSSY
+    known = overshoot.key(timeline, suffix, bitrate)
     if lossy:
-        level = level.quieter(
-            max(0.0, level.output_peak_db + _overshoot(suffix, bitrate) - LOSSY_PEAK_DBTP)
-        )
+        expected = max(_overshoot(suffix, bitrate), overshoot.remembered(known))
+        level = level.quieter(max(0.0, level.output_peak_db + expected - LOSSY_PEAK_DBTP))
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
     measured: list[tuple[float, float] | None] = []  # each attempt's decoded lossy file
@@ -91,6 +92,7 @@ def export_timeline(
         except _TooLoud:
             first = measured[0]
             assert first is not None
+            overshoot.remember(known, first[1] - level.output_peak_db + 0.05)
             level = level.quieter(first[1] - LOSSY_PEAK_DBTP + 0.1)  # once more, quieter
             continue
         break
