@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +106,16 @@ def blocks_of(signal: NDArray[np.float32], size: int) -> Iterator[NDArray[np.flo
     """``signal`` in blocks of ``size`` frames (the last shorter): a renderer's stream."""
     for start in range(0, signal.size, size):
         yield signal[start : start + size]
+
+
+def vg(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = REPO
+) -> subprocess.CompletedProcess[str]:
+    """``voiceguide ARGS`` as a subprocess of this Python (``env``: its whole environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
@@ -15,7 +13,7 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-from tests.conftest import REPO
+from tests.conftest import vg
 from voiceguide.units import SAMPLE_RATE, ms_to_frames
 from voiceguide.voices import ENGINE_ENV
 
@@ -23,16 +21,6 @@ pytestmark = pytest.mark.e2e
 
 ROUTINES = {"hibari": "daily", "piper": "techniques/cat-cow"}
 MARGIN_MS = 60  # around each sound: a tone's tail, the encoder's smear
-
-
-def vg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
 
 
 @pytest.fixture(scope="module", params=sorted(ROUTINES))

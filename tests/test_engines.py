@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, write
+from tests.conftest import vg, write
 from voiceguide.errors import EngineError, ExitCode
 from voiceguide.voices import ENGINE_ENV, default_engine
 from voiceguide.voices.available import default_note
-
-
-def vg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
 
 
 def without_engine_env() -> dict[str, str]:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -153,7 +152,7 @@ class PiperEngine:
         from voiceguide.voices.installed import dist_facts
 
         files = self._voice(voice)
-        digests = [_sha256(str(p), *_stat_key(str(p))) for p in (files.model, files.config)]
+        digests = [_sha256(str(p), *pv.stat_key(p)) for p in (files.model, files.config)]
         parts = [*dist_facts(_DISTS), f"voice={files.name}"]
         return ";".join([*parts, f"model={digests[0]}", f"config={digests[1]}"])
 
@@ -212,16 +211,6 @@ def _version(dist: str) -> str | None:
     from voiceguide.voices.installed import dist_version
 
     return dist_version(dist)
-
-
-def _stat_key(path: str) -> tuple[int, int]:
-    try:
-        st = os.stat(path)
-    except OSError as error:
-        raise EngineError(
-            f"cannot read piper voice file {path} ({error.strerror}); fix: download the voice again"
-        ) from None
-    return st.st_size, st.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=16)

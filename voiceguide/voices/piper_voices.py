@@ -149,11 +149,12 @@ def _checked(voice: VoiceFiles) -> VoiceFiles:
 
 def read_config(voice: VoiceFiles) -> dict[str, object]:
     """The voice's config (its JSON object), read once per file version."""
-    st = _stat(voice.config)
+    st = stat_key(voice.config)
     return _read_config(str(voice.config), st[0], st[1])
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def stat_key(path: Path) -> tuple[int, int]:
+    """A voice file's size and modification time (what its cached facts are keyed by)."""
     try:
         st = os.stat(path)
     except OSError as error:
