@@ -150,8 +150,8 @@ EXPORTS: list[tuple[list[str], dict[str, Any]]] = [
         {"output": Path("x=y.ogg"), "bitrate": 32, "force": True, "engine": "fake"},
     ),
     (
-        ["export", "daily", "-b", "128", "--engine=fake", "--subtitles"],
-        {"bitrate": 128, "engine": "fake", "subtitles": True},
+        ["export", "daily", "-b", "128", "--engine=fake", "--subtitles", "--voice", "calm"],
+        {"bitrate": 128, "engine": "fake", "subtitles": True, "voice": "calm"},
     ),
     (["export", "daily", "-b064", "-ox.mp3"], {"bitrate": 64, "output": Path("x.mp3")}),
     (["export", "--", "-daily"], {"script": "-daily"}),
@@ -160,6 +160,7 @@ DEFAULTS = {
     "script": "daily",
     "output": None,
     "engine": None,
+    "voice": None,
     "bitrate": DEFAULT_BITRATE,
     "split": False,
     "subtitles": False,
