@@ -838,3 +838,30 @@ def test_keys_wait_for_the_foreground(pty: Pty) -> None:
         assert pty.restored()
     finally:
         shell.kill()
+
+
+def test_a_signal_another_thread_receives_reaches_a_waiting_player() -> None:
+    """The kernel may hand a signal to any thread; the main thread waiting for a command
+    must still act on it at once, not when its wait times out (30 s here)."""
+    script = """
+import signal, threading, time
+from voiceguide.player.hub import ControlHub
+from voiceguide.player.signals import SignalSource
+
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # only the other thread gets it
+with ControlHub([SignalSource()]) as hub:
+    print("ready", flush=True)
+    command = hub.get(timeout=30)
+    print(command.action.name if command else "nothing", flush=True)
+"""
+    child = Child(script)
+    try:
+        assert child.line() == "ready"
+        started = time.monotonic()
+        child.proc.send_signal(signal.SIGTERM)
+        assert child.line(timeout=8.0) == "STOP"
+        assert time.monotonic() - started < 8.0
+        assert child.finish()[0] == 0
+    finally:
+        child.kill()

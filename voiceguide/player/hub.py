@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
@@ -47,6 +48,8 @@ class NoStatus(Exception):
 StatusFn = Callable[[], Mapping[str, object]]
 
 _PAUSING = (Action.PAUSE, Action.RESUME, Action.TOGGLE_PAUSE)
+WAIT_SLICE_S = 0.1
+"""The longest a wait for a command goes without running Python code (see ``get``)."""
 
 
 def coalesce(commands: list[Command]) -> list[Command]:
@@ -160,13 +163,20 @@ class ControlHub:
     # -- the player's side
 
     def get(self, timeout: float | None = None) -> Command | None:
-        """The next command, waiting up to ``timeout`` seconds (None: until one comes)."""
-        try:
-            if timeout is None:
-                return self._queue.get()
-            return self._queue.get(timeout=max(0.0, timeout))
-        except queue.Empty:
-            return None
+        """The next command, waiting up to ``timeout`` seconds (None: until one comes).
+
+        It waits in slices of at most WAIT_SLICE_S: a signal the kernel hands to another
+        thread does not interrupt the main thread's wait, and Python runs the handler (which
+        queues the command) only when the main thread next runs Python code; without the
+        slices a stop signal could wait for the whole timeout (a test caught one)."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            left = WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
+            try:
+                return self._queue.get(timeout=min(WAIT_SLICE_S, max(0.0, left)))
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
 
     def poll(self) -> Command | None:
         """The next command if one is waiting, else None (never blocks)."""
