@@ -9,7 +9,9 @@ sentence chunks with a pause of its own (the Python API puts none between senten
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -160,9 +162,17 @@ def _quiet_run(rms: Any, quiet: float) -> int:
     return int(loud[0]) if loud.size else int(rms.size)
 
 
+WORKER_NICE = 10
+"""How much lower than voiceguide itself a worker runs: speech spoken ahead must not slow
+what the player needs now (as hibari's batch threads)."""
+
+
 def worker_start() -> None:
-    """A worker process leaves Ctrl-C to its parent, which stops the pool."""
+    """A worker process leaves Ctrl-C to its parent, which stops the pool, and yields the
+    processor to it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(WORKER_NICE)
 
 
 def speak_in_worker(job: Job) -> tuple[Samples, int]:
