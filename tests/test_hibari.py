@@ -18,7 +18,8 @@ import pytest
 from voiceguide.errors import EngineError
 from voiceguide.model import VoiceSettings
 from voiceguide.units import SAMPLE_RATE
-from voiceguide.voices import hibari, hibari_facts, hibari_model
+from voiceguide.voices import batch as speech_batch
+from voiceguide.voices import hibari_facts, hibari_model
 from voiceguide.voices.base import BatchEngine, HintedEngine
 from voiceguide.voices.cache import SpeechCache
 from voiceguide.voices.hibari import HibariEngine
@@ -62,7 +63,7 @@ def test_settings_resolve_the_voice_and_speed_without_volume() -> None:
 def test_same_text_gives_the_same_samples_whatever_the_order(
     threads: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hibari, "batch_threads", lambda: threads)
+    monkeypatch.setattr(speech_batch, "threads", lambda: threads)
     engine = HibariEngine()
     alone = [engine.synthesize(text, VOICE)[0] for text in TEXTS]
     batch = [samples for samples, _ in engine.synthesize_many([(t, VOICE) for t in TEXTS[::-1]])]

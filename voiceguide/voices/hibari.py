@@ -17,7 +17,7 @@ clip's loudest 5 ms) finds the onset within ~15 ms of where the speech reaches -
 the engine trims nothing itself. Between sentences of one cue the model's own pause stays
 (~0.6-0.75 s).
 
-Batches (``synthesize_many``) start at call time on worker threads (``hibari_model``)
+Batches (``synthesize_many``) start at call time on worker threads (``voices.batch``)
 sharing the voice's one session, and yield in order, each as soon as it is ready. Measured
 for the daily routine's 43 texts (2911 characters, 204 s of speech) on two cores that other
 work kept busy, medians of 5-11 runs: from a cold process, one thread 6.4 s (5.3 at best);
@@ -28,7 +28,7 @@ thread 3.2 s, two threads 4.0 s: a second thread never got more than the one cor
 process was given. With a core free (load average ~2 on two cores), alternating, model
 loaded: one thread 2.9-4.0 s, two threads sharing the session 1.9-2.2 s (1.7x). Of the
 4.2 CPU-seconds, 3.0 are the model and 1.1 numpy, which release the GIL, and 0.08 the G2P.
-So batches speak on a thread per core, two at most (``batch_threads``); the samples do not
+So batches speak on a thread per core, two at most (``voices.batch``); the samples do not
 depend on it.
 
 Cost (same machine): importing hibari 0.4 s, loading the model 0.5 s, the first text
@@ -66,19 +66,6 @@ MS_PER_CHAR = 57.0
 SENTENCE_PAUSE_MS on the built-in routines' 92 texts (median error 7%, at most 25%)."""
 SENTENCE_PAUSE_MS = 500.0
 """The pause hibari makes between two sentences of one text (fitted with MS_PER_CHAR)."""
-MAX_BATCH_THREADS = 2
-"""At most this many threads speak a batch (see the module docstring)."""
-
-
-def batch_threads() -> int:
-    """A thread per core this process may use, at most MAX_BATCH_THREADS."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(MAX_BATCH_THREADS, cores))
-
-
 _SENTENCE_BREAK = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+(?=[^\s a-z])")
 
 
@@ -114,12 +101,11 @@ class HibariEngine:
         return hibari_model.speak(s.voice, text, s.speed, s.seed), HibariSettings.sample_rate
 
     def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
-        """Every request's ``synthesize``, started now on ``batch_threads()``, yielded in
-        order as each is ready; a request that fails raises when its turn comes."""
-        from voiceguide.voices import hibari_model
+        """Every request's ``synthesize``, started now on a thread per core (``batch``),
+        yielded in order as each is ready; a request that fails raises when its turn comes."""
+        from voiceguide.voices.batch import run_batch
 
-        jobs = [(self.synthesize, text, voice) for text, voice in requests]
-        return hibari_model.run_batch(jobs, batch_threads())
+        return run_batch([(self.synthesize, text, voice) for text, voice in requests])
 
     def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
         """MS_PER_CHAR per character and SENTENCE_PAUSE_MS per sentence break, scaled by

@@ -10,13 +10,10 @@ so it runs under a lock; it is ~2% of the work.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import EngineError
@@ -115,80 +112,3 @@ def speak(name: str, text: str, speed: float, seed: int) -> Samples:
         return np.zeros(0, dtype=np.float32)
     out: Samples = np.concatenate(parts).astype(np.float32, copy=False)
     return out
-
-
-_Job = tuple[Callable[..., Any], Any, Any]
-
-
-class _Pool:
-    """Daemon worker threads taking jobs in order (daemon: an interrupted run exits at
-    once instead of finishing the batch)."""
-
-    def __init__(self, threads: int) -> None:
-        self._queue: SimpleQueue[tuple[Future[Any], _Job] | None] = SimpleQueue()
-        for i in range(threads):
-            name = f"voiceguide-hibari-{i}"
-            threading.Thread(target=self._work, name=name, daemon=True).start()
-
-    def submit(self, job: _Job) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._queue.put((future, job))
-        return future
-
-    def _work(self) -> None:
-        _yield_to_others()
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            future, (fn, *args) = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as error:
-                future.set_exception(error)
-
-
-WORKER_NICE = 10
-"""How much lower than the rest of the process a batch thread runs (Linux: per thread)."""
-
-
-def _yield_to_others() -> None:
-    """Lower this thread's scheduling priority: speech spoken ahead must not slow what the
-    process needs now (a cold player's level estimate took 0.8 s instead of 0.4 s beside
-    two full-speed batch threads)."""
-    import contextlib
-    import os
-
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
-
-
-@functools.cache
-def _pool(threads: int) -> _Pool:
-    return _Pool(threads)
-
-
-def run_batch(jobs: list[_Job], threads: int) -> Iterator[Any]:
-    """Start every job now on ``threads`` worker threads; the results, in order, each as
-    soon as it is ready. A job that failed raises in its turn, and the next ones follow;
-    dropping the iterator cancels the jobs not yet started."""
-    pool = _pool(max(1, threads))
-    return _Results([pool.submit(job) for job in jobs])
-
-
-class _Results(Iterator[Any]):
-    """The results of a batch's futures, in order."""
-
-    def __init__(self, futures: list[Future[Any]]) -> None:
-        self._futures = deque(futures)
-
-    def __next__(self) -> Any:
-        if not self._futures:
-            raise StopIteration
-        return self._futures.popleft().result()
-
-    def __del__(self) -> None:
-        for future in self._futures:
-            future.cancel()

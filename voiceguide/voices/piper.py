@@ -24,10 +24,12 @@ voice takes 0.8-1.5 s; one onnxruntime thread speaks at 7.7 x real time (5.5-7.7
 session with two threads at 11.5 x (5.5-11.5); two sessions on two threads at 10.5 x
 (6.9-10.5); two worker processes (forkserver, one thread each) at 12.6 x (6.5-12.6, 11.4
 through ``synthesize_many``). Peak RSS: ~480-510 MB for a process that loads the voice; a
-batch's workers 330-490 MB each, the parent ~50-70 MB. So ``synthesize_many`` uses a worker
-process per core (at most 2, ``piper_pool``), and ``synthesize`` alone one thread in this
-process. A batch's first clip comes after ~3.4 s (the daily routine's long first text;
-worker start and voice loading included).
+batch's workers 330-490 MB each, the parent ~50-70 MB. Worker processes cost twice the
+memory (too much for a small Pi), a process to start and stop, and hung when a script
+without an ``if __name__ == "__main__"`` guard called them. So ``synthesize_many`` speaks
+on a thread per core sharing the voice (``voices.batch``, two at most; the phonemizer,
+espeak-ng, one text at a time): with a core free, one thread 7.2-8.1 x real time, two
+threads 13.6-14.0 x, peak RSS 510-560 MB for the whole process (two runs each).
 """
 
 from __future__ import annotations
@@ -135,13 +137,13 @@ class PiperEngine:
         return speak(self._job(text, voice))
 
     def synthesize_many(self, requests: Sequence[Request]) -> Iterator[tuple[Samples, int]]:
-        """Every request spoken by worker processes (``piper_pool``: one per core, at most 2),
+        """Every request spoken on a thread per core sharing the voice (``voices.batch``),
         started now; results come in request order, each as soon as it is ready."""
         self._check_installed()
-        from voiceguide.voices.piper_pool import Results, cores
+        from voiceguide.voices.batch import run_batch
+        from voiceguide.voices.piper_speak import speak
 
-        jobs = [self._job(text, voice) for text, voice in requests]
-        return Results(jobs, min(len(jobs), cores()))
+        return run_batch([(speak, self._job(text, voice)) for text, voice in requests])
 
     def estimate_ms(self, text: str, voice: VoiceSettings) -> int:
         """MS_PER_CHAR per character, scaled by the length scale; piper is not started."""

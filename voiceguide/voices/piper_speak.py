@@ -1,18 +1,15 @@
-"""Loading a piper voice and speaking with it, in this process or in a worker process.
+"""Loading a piper voice and speaking with it.
 
 Imported only when piper speaks: it imports piper, onnxruntime and numpy inside its
 functions. A voice is loaded once per process (``load``): an onnxruntime session with the
 thread count set (``PiperVoice.load`` offers no such setting). ``speak`` joins piper's
 sentence chunks with a pause of its own (the Python API puts none between sentences).
-``speak_in_worker`` is what a worker process of ``PiperEngine.synthesize_many`` runs.
+Batches run ``speak`` on threads sharing the voice (``voices.batch``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +25,9 @@ QUIET_DB = -40.0
 
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, str, int], Any] = {}
+_PHONEMIZE = threading.Lock()
+"""piper phonemizes with the espeak-ng inside its wheel, whose state is global: one text at
+a time. The model itself (onnxruntime) may run on several threads at once."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,15 @@ def speak(job: Job) -> tuple[Samples, int]:
     )
     rate = int(voice.config.sample_rate)
     try:
-        chunks = [
-            np.asarray(c.audio_float_array, dtype=np.float32).reshape(-1)
-            for c in voice.synthesize(job.text, syn)
-        ]
+        with _PHONEMIZE:
+            sentences = voice.phonemize(job.text)
+        chunks = []
+        for phonemes in sentences:  # as PiperVoice.synthesize does, sentence by sentence
+            if not phonemes:
+                continue
+            audio = voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phonemes), syn)
+            audio = audio[0] if isinstance(audio, tuple) else audio
+            chunks.append(np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0))
     except Exception as error:  # phonemizer or onnxruntime failing on this text
         raise EngineError(
             f"piper failed to speak {job.text[:40]!r} ({error}); fix: reword the text, or "
@@ -160,21 +165,3 @@ def _quiet_run(rms: Any, quiet: float) -> int:
 
     loud = np.nonzero(rms > quiet)[0]
     return int(loud[0]) if loud.size else int(rms.size)
-
-
-WORKER_NICE = 10
-"""How much lower than voiceguide itself a worker runs: speech spoken ahead must not slow
-what the player needs now (as hibari's batch threads)."""
-
-
-def worker_start() -> None:
-    """A worker process leaves Ctrl-C to its parent, which stops the pool, and yields the
-    processor to it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(AttributeError, OSError):
-        os.nice(WORKER_NICE)
-
-
-def speak_in_worker(job: Job) -> tuple[Samples, int]:
-    """``speak`` in a worker process (module-level, so it pickles by name)."""
-    return speak(job)
