@@ -70,7 +70,7 @@ def export_timeline(
     lossy = suffix in LOSSY
     known = overshoot.key(timeline, suffix, bitrate)
     if lossy:
-        expected = max(_overshoot(suffix, bitrate), overshoot.remembered(known))
+        expected = max(_overshoot(suffix, bitrate), overshoot.expected(timeline, suffix, bitrate))
         level = level.quieter(max(0.0, level.output_peak_db + expected - LOSSY_PEAK_DBTP))
     total = ms_to_frames(timeline.duration_ms)
     report = (lambda done: progress(done, total)) if progress else None
