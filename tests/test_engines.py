@@ -55,8 +55,8 @@ def test_a_script_without_an_engine_speaks_with_the_default(tmp_path: object) ->
 
     routine = load("daily")
     assert routine.voice.engine == "pyttsx3"  # the suite's VOICEGUIDE_ENGINE
-    assert load("daily", engine="Hibari", voice="emma").voice.engine == "hibari"
-    assert load("daily", engine="hibari", voice="emma").voice.voice == "emma"
+    assert load("daily", engine="Hibari", voice="heart").voice.engine == "hibari"
+    assert load("daily", engine="hibari", voice="Heart").voice.voice == "Heart"
 
 
 def test_voices_lists_every_engine_and_the_default() -> None:
@@ -110,3 +110,23 @@ steps:
     overridden = voices_of(load(script, engine="pyttsx3", voice="en-us"))
     assert {(v.engine, v.voice) for v in overridden} == {("pyttsx3", "en-us")}
     assert {v.volume for v in overridden} == {1.0, 0.8}  # what --voice does not name stays
+
+
+@pytest.mark.parametrize(
+    ("engine", "voice", "says"),
+    [
+        ("hibari", "emma", "voiceguide: hibari voice 'emma' is not installed (voiceguide never"),
+        ("hibari", "zork", "voiceguide: hibari has no voice 'zork'; fix: use one of: heart,"),
+        ("piper", "nope", "voiceguide: unknown piper voice 'nope' (found: en_US-joe-medium)"),
+    ],
+)
+def test_a_voice_the_command_line_names_is_its_error_not_a_cues(
+    engine: str, voice: str, says: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "HIBARI_HOME": str(tmp_path)}  # no hibari voice fetched here
+    for command in ("export", "check", "play"):
+        proc = vg(command, "daily", "--engine", engine, "--voice", voice, env=env)
+        assert proc.returncode == ExitCode.ENGINE, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(says), lines
+        assert "fix:" in lines[0]

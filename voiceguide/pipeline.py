@@ -65,9 +65,9 @@ def open_bank() -> SpeechCache:
 def load(path: str | Path, *, engine: str | None = None, voice: str | None = None) -> Routine:
     """Parse a script; ``engine`` and ``voice`` override the script's for every cue, and a
     voice that names no engine gets the default engine (``voices.default_engine``)."""
-    from voiceguide.model import map_voices
+    from voiceguide.model import map_voices, voices_of
     from voiceguide.script import load_script
-    from voiceguide.voices import ENGINES, default_engine, engine_name, unknown_engine
+    from voiceguide.voices import ENGINES, default_engine, engine_name, get_engine, unknown_engine
 
     chosen = engine_name(engine) if engine else None
     if chosen is not None and chosen not in ENGINES:
@@ -78,7 +78,11 @@ def load(path: str | Path, *, engine: str | None = None, voice: str | None = Non
     def resolved(v: VoiceSettings) -> VoiceSettings:
         return replace(v, engine=chosen or v.engine or default, voice=voice or v.voice)
 
-    return map_voices(routine, resolved)
+    routine = map_voices(routine, resolved)
+    if chosen or voice:  # an engine or voice the command line names: its error, not a cue's
+        for v in voices_of(routine):
+            get_engine(v.engine).settings(v)
+    return routine
 
 
 def compile_script(

@@ -87,9 +87,13 @@ class HibariEngine:
 
     def settings(self, voice: VoiceSettings) -> HibariSettings:
         """The resolved voice, the script's rate as a speed (two decimals, held within
-        MIN_SPEED..MAX_SPEED), and SEED."""
+        MIN_SPEED..MAX_SPEED), and SEED; EngineError for a voice unknown or not fetched."""
         speed = round(min(max(voice.speed, MIN_SPEED), MAX_SPEED), 2)
-        return HibariSettings(facts.resolve_voice(voice.voice), speed, SEED)
+        name = facts.resolve_voice(voice.voice)
+        path = facts.model_file(name)
+        if path is not None and not os.path.exists(path):
+            raise facts.not_installed(name)
+        return HibariSettings(name, speed, SEED)
 
     def synthesize(self, text: str, voice: VoiceSettings) -> tuple[Samples, int]:
         """Speak ``text`` (the voice's model is loaded once per process)."""

@@ -105,10 +105,14 @@ def model_path(name: str) -> str:
     except ValueError:
         raise unknown_voice(name) from None
     except FileNotFoundError:
-        raise EngineError(
-            f"hibari voice {name!r} is not installed (voiceguide never downloads); "
-            f"fix: {fetch_fix(name)}"
-        ) from None
+        raise not_installed(name) from None
+
+
+def not_installed(name: str) -> EngineError:
+    return EngineError(
+        f"hibari voice {name!r} is not installed (voiceguide never downloads); "
+        f"fix: {fetch_fix(name)}"
+    )
 
 
 def unknown_voice(name: str) -> EngineError:
