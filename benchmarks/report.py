@@ -18,7 +18,10 @@ RIGHT = {1, 2, 4, 5}  # numeric columns
 def prepare(repo: Path) -> str:
     """Compile the package's bytecode (as installed: setup.sh does this too, so no run pays
     for compiling what an edit made stale where writing bytecode is off), and describe the
-    machine for the report."""
+    machine for the report. Commands that name no engine speak with espeak-ng (pyttsx3),
+    what these benchmarks' floors are made of, unless VOICEGUIDE_ENGINE says otherwise;
+    ``bench_voices.py`` names the neural engines it measures."""
+    os.environ.setdefault("VOICEGUIDE_ENGINE", "pyttsx3")
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(repo / "voiceguide")],
         check=True,
