@@ -80,10 +80,89 @@ def test_from_a_step_and_an_unknown_step(tmp_path: Path) -> None:
     proc.communicate(timeout=30)
     bad = start(str(script), "--from", "nap")
     _, err = bad.communicate(timeout=30)
-    assert bad.returncode == ExitCode.ERROR
+    assert bad.returncode == ExitCode.USAGE
     assert err.strip() == (
-        "voiceguide: no step called 'nap'; the steps are: 'Warm Up', 'Cool Down'"
+        "voiceguide: --from 'nap': no step matches; the steps are: 1 'Warm Up', 2 'Cool Down'"
     )
+
+
+LONG = """title: From Test
+voice: {engine: fake}
+intro: Welcome to the routine.
+steps:
+  - {name: Warm Up, duration: 60s, say: Begin.}
+  - {name: Hamstring Stretch, duration: 60s, say: Reach down.}
+  - {name: Quad Stretch, duration: 60s, say: Hold your foot.}
+"""
+
+
+def seconds(position: object) -> int:
+    """``1:30`` (a status's routine-clock ``position``) in seconds, plus one: the position
+    heard lags the one played by the output's latency, and the clock drops the fraction."""
+    minutes, _, secs = str(position).partition(":")
+    return int(minutes) * 60 + int(secs) + 1
+
+
+def started_at(
+    script: Path, sock: Path, *args: str, env: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The first status of ``play SCRIPT ARGS`` (stopped at once after)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "play", str(script), "--output", "null"]
+        + ["--socket", str(sock), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        status = status_when_up(sock, proc)
+        ctl("stop", sock)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+    finally:
+        proc.kill()
+    return status
+
+
+def test_from_takes_a_step_number_a_word_and_a_routine_time(tmp_path: Path) -> None:
+    script = write(tmp_path, LONG)
+    sock = tmp_path / "s.sock"
+    assert started_at(script, sock, "--from", "2")["step"] == "Hamstring Stretch"
+    assert started_at(script, sock, "--from", "QUAD")["step"] == "Quad Stretch"
+    status = started_at(script, sock, "--from", "1:30")  # inside the second step
+    assert status["step"] == "Hamstring Stretch"
+    assert seconds(status["position"]) >= 90
+    status = started_at(script, sock, "--from", "65s", "--resume")  # --from wins
+    assert status["step"] == "Hamstring Stretch"
+    assert seconds(status["position"]) >= 65
+
+
+def test_from_a_routine_time_on_a_cold_start(tmp_path: Path) -> None:
+    """Nothing cached: the whole is laid out before the play starts at that time."""
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    status = started_at(write(tmp_path, LONG), tmp_path / "s.sock", "--from", "2m5s", env=env)
+    assert status["step"] == "Quad Stretch"
+    assert seconds(status["position"]) >= 125
+
+
+def test_from_what_names_no_place_is_a_usage_error_of_one_line(tmp_path: Path) -> None:
+    script = write(tmp_path, LONG)
+    steps = "1 'Warm Up', 2 'Hamstring Stretch', 3 'Quad Stretch'"
+    for value, why in [
+        ("stretch", "more than one step matches: 2 'Hamstring Stretch', 3 'Quad Stretch'"),
+        ("4", f"no step 4; the steps are: {steps}"),
+        ("3:00", "the routine ends at 3:00"),
+        ("nap", f"no step matches; the steps are: {steps}"),
+    ]:
+        bad = start(str(script), "--from", value)
+        try:
+            _, err = bad.communicate(timeout=30)
+        finally:
+            bad.kill()
+        assert bad.returncode == ExitCode.USAGE, err
+        assert err.splitlines() == [f"voiceguide: --from {value!r}: {why}"]
 
 
 def test_sigterm_stops_cleanly_with_130(tmp_path: Path) -> None:

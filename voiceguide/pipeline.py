@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import ScriptError, VoiceguideError
+from voiceguide.errors import ScriptError
 from voiceguide.export.bitrate import DEFAULT_BITRATE
 from voiceguide.paths import scripts_dir
 
@@ -210,18 +210,12 @@ def _export(
     )
 
 
-def find_step(timeline: Timeline, name: str) -> int:
-    """The file time where the step called ``name`` starts (case-insensitive; a unique
-    prefix is enough)."""
-    wanted = name.casefold()
-    chapters = [c for c in timeline.chapters if c.step is not None]
-    exact = [c for c in chapters if c.title.casefold() == wanted]
-    matches = exact or [c for c in chapters if c.title.casefold().startswith(wanted)]
-    if len(matches) != 1:
-        names = ", ".join(repr(c.title) for c in chapters)
-        what = "no step" if not matches else "more than one step"
-        raise VoiceguideError(f"{what} called {name!r}; the steps are: {names}")
-    return matches[0].start_ms
+def find_step(timeline: Timeline, value: str) -> int:
+    """The file time ``--from value`` starts at: a step number, a routine time or a word of
+    a step's name (``voiceguide.player.start``); a FromError (exit 2) if it names none."""
+    from voiceguide.player.start import start_at
+
+    return start_at(timeline, value)
 
 
 def play(
@@ -262,7 +256,7 @@ def play(
     job = Compiling(routine, bank, misfits)
     # Warm, the whole is laid out at once. Cold, every cue is spoken into the cache first:
     # play from the first part that is ready, as the rest is laid out behind it.
-    first = job.result() if from_step or resume else job.first(FIRST_PART_MS)
+    first = job.result() if from_step is not None or resume else job.first(FIRST_PART_MS)
     if isinstance(first, Timeline):  # a prefix: the speech is still being synthesised
         timeline, complete = first, False
         level = estimate_level(
@@ -279,7 +273,7 @@ def play(
         bank,
         job,
         complete=complete,
-        start_ms=find_step(timeline, from_step) if from_step else None,
+        start_ms=find_step(timeline, from_step) if from_step is not None else None,
         resume=resume,
         output=output,
         device=device,

@@ -40,7 +40,10 @@ def play(
     ] = False,
     from_step: Annotated[
         str | None,
-        typer.Option("--from", help="Start at this step (its name, or the start of it)."),
+        typer.Option(
+            "--from",
+            help="Start at a step (its number, or a word of its name) or a time (7:00, 90s).",
+        ),
     ] = None,
     volume_db: Annotated[
         float,
