@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pty
 import subprocess
 import sys
 from importlib import metadata
@@ -17,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import voiceguide.pipeline
-from tests.conftest import write
+from tests.conftest import vg, write
 from voiceguide import manifest
 from voiceguide.cli.run import Run
 from voiceguide.export import DEFAULT_BITRATE
@@ -424,3 +427,83 @@ def test_a_lossy_file_that_cannot_be_read_back_is_kept_unmeasured(
     result = voiceguide.pipeline.export(write(tmp_path, SCRIPT), tmp_path / "x.mp3")
     assert (result.lufs, result.peak_dbtp) == (None, None)
     assert result.outputs == [tmp_path / "x.mp3"] and (tmp_path / "x.mp3").stat().st_size > 0
+
+
+PLANNED = """\
+title: Planned
+voice: {engine: fake}
+intro: Welcome.
+outro: Well done.
+steps:
+  - {name: Warm Up, duration: 5s, say: Begin.}
+  - {name: Cool Down, duration: 5s, say: Slow down.}
+"""
+
+
+def test_plan_names_the_intro_and_outro_as_their_chapters(tmp_path: Path) -> None:
+    """An event of no step is named by its chapter: the intro's are not "Closing"."""
+    proc = vg("plan", str(write(tmp_path, PLANNED)), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    said = {e["text"]: (e["step"], e["step_name"]) for e in data["events"] if "text" in e}
+    assert said == {
+        "Welcome.": (None, "Introduction"),
+        "Begin.": (0, "Warm Up"),
+        "Slow down.": (1, "Cool Down"),
+        "Well done.": (None, "Closing"),
+    }
+    titles = {c["title"]: c["step"] for c in data["chapters"]}
+    assert titles == {"Introduction": None, "Warm Up": 0, "Cool Down": 1, "Closing": None}
+
+
+def test_plan_numbers_the_steps_as_play_from_counts_them(tmp_path: Path) -> None:
+    proc = vg("plan", str(write(tmp_path, PLANNED)))
+    assert proc.returncode == 0, proc.stderr
+    chapters = [line.split("==")[1].strip() for line in proc.stdout.splitlines() if "==" in line]
+    assert chapters == ["Introduction", "1. Warm Up", "2. Cool Down", "Closing"]
+    intro = next(line for line in proc.stdout.splitlines() if line.endswith("Welcome."))
+    assert "Introduction" in intro
+
+
+def export_on_a_pty(script: Path, output: Path) -> tuple[int, str, str]:
+    """``voiceguide export`` with its stderr on a pseudo-terminal and stdout on a pipe: the
+    exit code, what stdout held and what the terminal was sent."""
+    main, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "80"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(output)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    return proc.wait(timeout=60), out, seen.decode(errors="replace")
+
+
+def test_export_draws_its_progress_on_a_terminal_stderr_only(tmp_path: Path) -> None:
+    """The bar goes to stderr even when stdout is a pipe; stdout lists the files alone."""
+    code, out, terminal = export_on_a_pty(write(tmp_path, PLANNED), tmp_path / "x.wav")
+    assert code == 0, terminal
+    assert "exporting" in terminal and "━" in terminal
+    assert out.splitlines()[0] == f"wrote {tmp_path / 'x.wav'}"
+    assert len(out.splitlines()) == 2 and out.splitlines()[1].startswith("length ")
+
+
+def test_export_prints_no_progress_when_stderr_is_no_terminal(tmp_path: Path) -> None:
+    proc = vg("export", str(write(tmp_path, PLANNED)), "-o", str(tmp_path / "x.wav"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines()[0] == f"wrote {tmp_path / 'x.wav'}"

@@ -72,6 +72,9 @@ def up_to_date_message(outputs: Iterable[Path]) -> str:
 def progress_bar() -> Iterator[Progress | None]:
     """A progress callback that draws a bar on a terminal's stderr (None elsewhere).
 
+    The bar is drawn on stderr alone, so ``export ... > list.txt`` still shows it and the
+    list holds only what was written.
+
     The bar (rich) starts with the first frames: a no-op export shows none. It goes when
     every frame is written (a lossy file is then decoded and measured; if it is encoded once
     more, a new bar shows that), and at the latest when the export ends.
@@ -85,10 +88,15 @@ def progress_bar() -> Iterator[Progress | None]:
     def progress(done: int, total: int) -> None:
         nonlocal bar, task
         if bar is None:
+            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             bar = Progress(
-                TextColumn("exporting"), BarColumn(), TimeRemainingColumn(), transient=True
+                TextColumn("exporting"),
+                BarColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),  # rich's default is stdout, the file list's
+                transient=True,
             )
             bar.start()
             task = bar.add_task("export", total=total)

@@ -1,13 +1,21 @@
-"""``voiceguide plan``: the timeline as a plain-text table, or every event as JSON."""
+"""``voiceguide plan``: the timeline as a plain-text table, or every event as JSON.
+
+The table numbers the steps from 1 (``voiceguide play --from 2`` starts at the second). An
+event of no step (``step`` null) is named by the chapter it is in: the intro's events are
+"Introduction", the outro's "Closing", as the chapters are.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from voiceguide.cli.options import Engine, Script
+
+if TYPE_CHECKING:
+    from voiceguide.timeline import Timeline
 
 
 def plan(
@@ -25,16 +33,14 @@ def plan(
     tl = compiled.timeline
     if as_json:
         data = tl.to_json()
-        names = {c.step: c.title for c in tl.chapters}
         for event in data["events"]:
-            event["step_name"] = names.get(event["step"])
+            event["step_name"] = step_name(tl, event["step"], event["start_ms"])
         data["issues"] = [str(i) for i in compiled.issues]
         typer.echo(json.dumps(data, indent=1, ensure_ascii=False))
         return
     from voiceguide.timeline import Speech, Tone
     from voiceguide.units import clock_ms
 
-    names = {c.step: c.title for c in tl.chapters}
     rows: list[tuple[str, str, str, str, str]] = []
     chapters = iter(tl.chapters)
     chapter = next(chapters, None)
@@ -44,7 +50,7 @@ def plan(
                 (
                     clock_ms(chapter.start_ms - tl.origin_ms),
                     clock_ms(chapter.start_ms),
-                    f"== {chapter.title} ==",
+                    f"== {chapter_title(chapter.title, chapter.step)} ==",
                     "chapter",
                     "",
                 )
@@ -56,7 +62,7 @@ def plan(
             cue, what = "tone", f"{event.tone} {event.duration_ms / 1000:g}s"
         else:
             continue
-        step = names.get(event.step, "") if event.step is not None else ""
+        step = step_name(tl, event.step, event.start_ms) or ""
         rows.append(
             (clock_ms(event.start_ms - tl.origin_ms), clock_ms(event.start_ms), step, cue, what)
         )
@@ -72,3 +78,17 @@ def plan(
         typer.echo(f"{cells[0]}  {cells[1]}  {cells[2]}  {cells[3]}  {row[4]}".rstrip())
     for issue in compiled.issues:
         typer.echo(f"does not fit: {issue}", err=True)
+
+
+def chapter_title(title: str, step: int | None) -> str:
+    """``2. Cool Down`` for a step (numbered from 1, as ``play --from`` counts), else the title."""
+    return title if step is None else f"{step + 1}. {title}"
+
+
+def step_name(tl: Timeline, step: int | None, start_ms: int) -> str | None:
+    """The name of the chapter an event belongs to: its step's, or for an event of no step
+    (the intro, the outro), the step-less chapter it starts in."""
+    if step is not None:
+        return next((c.title for c in tl.chapters if c.step == step), None)
+    inside = [c for c in tl.chapters if c.step is None and c.start_ms <= start_ms < c.end_ms]
+    return inside[0].title if inside else None
