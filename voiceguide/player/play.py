@@ -4,7 +4,8 @@ The front door hands over what is laid out so far (the whole timeline, or on a c
 its first part) with the level to start at, and the ``Layout`` it comes from. While the
 layout goes on, each newer part is handed to the session; once every clip is stored, the
 exact level (``render.cached_level``) follows. A stop saves the position for
-``--resume``; an end clears it.
+``--resume``; an end clears it. The play's progress is shown on standard error
+(``player.statusline``): a live line on a terminal, else one line per part.
 """
 
 from __future__ import annotations
@@ -70,10 +71,14 @@ def play_routine(
     from voiceguide.player.output import open_output
     from voiceguide.player.session import Session
     from voiceguide.player.sources import player_sources
+    from voiceguide.player.statusline import StatusLine, terminal_stderr
 
     if start_ms is None:
         start_ms = (positions.load(script, timeline) or 0) if resume else 0
     with contextlib.ExitStack() as stack:
+        terminal = terminal_stderr()  # taken before fd 2 becomes the noise filter's pipe
+        if terminal is not None:
+            stack.callback(terminal.close)
         stack.enter_context(library_noise_counted())
         out = open_output(output, device, fast=fast)
         stack.callback(out.close)  # the device is released however the play ends
@@ -95,8 +100,14 @@ def play_routine(
             _exact_level_later(session, bank, timeline)
         if resume and start_ms:
             session.say(session.recue(start_ms))
+        shown = StatusLine(session.status, lambda: session.timeline, terminal)
         with ControlHub(player_sources(socket), status=session.status) as hub:
-            result = session.run(hub)
+            shown.start()
+            try:
+                result = session.run(hub)
+            finally:  # before the last words are printed, and after Ctrl-C too
+                shown.stop()
+        shown.journal_end(result.position_ms)
     if result.finished:
         positions.clear(script)
     else:

@@ -1,0 +1,302 @@
+"""What a play shows while it runs: a live status line on a terminal, else a journal.
+
+On a terminal (standard error) one line is redrawn in place, at most ``REDRAW_HZ`` times a
+second and only when it changes: the routine, the part being done (the step and its side),
+the time left in it as a bar and as m:ss, the next part, the volume, the state, and what
+the last key did. It is drawn with rich, imported only then. Without a terminal nothing is
+drawn: one line per part goes to standard error as it begins ("0:00 Cat-Cow Stretch"),
+for a journal.
+
+Everything comes from ``Session.status()``, read on a thread of its own (a terminal that
+blocks, as after Ctrl-S, holds up only that thread) and from the timeline, for the parts'
+lengths when the status does not give them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from voiceguide.timeline import Timeline
+from voiceguide.units import clock
+
+REDRAW_HZ = 4
+BAR_WIDTH = 12
+JUMP_SLACK_MS = 1500  # a move of the position beyond the time passed and this is a seek
+JOURNAL_LINE = re.compile(r"^-?(\d+:)?\d+:\d\d \S")  # "0:00 Cat-Cow Stretch"
+
+STATES = {
+    "playing": "playing",
+    "paused": "paused",
+    "waiting": "waiting for ready (Enter)",
+    "reconnecting": "reconnecting",
+    "resuming": "resuming",
+    "finished": "finished",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a routine as shown: a step, or one side of a sided step."""
+
+    label: str  # "Seated Spinal Twist · left"
+    start_ms: int  # file time
+    end_ms: int
+
+
+def label(step: str, side: str | None) -> str:
+    """A part's name: the step, with its side when it has one."""
+    return f"{step} · {side}" if side and not step.endswith(side) else step
+
+
+def parts(timeline: Timeline) -> list[Part]:
+    """The routine's parts in order: each chapter, or its sides when it has them."""
+    found: list[Part] = []
+    for chapter in timeline.chapters:
+        sides = [s for s in timeline.sides if s.step == chapter.step and chapter.step is not None]
+        if sides:
+            found += [Part(label(chapter.title, s.side), s.start_ms, s.end_ms) for s in sides]
+        else:
+            found.append(Part(chapter.title, chapter.start_ms, chapter.end_ms))
+    return found
+
+
+def file_ms(status: dict[str, Any]) -> int:
+    """The file time a status was taken at (``position_file_ms``, or the older
+    ``position_ms``, which was file time)."""
+    return int(status.get("position_file_ms", status.get("position_ms", 0)))
+
+
+def part_span(status: dict[str, Any], timeline: Timeline | None) -> tuple[int, int] | None:
+    """Where the current part starts and ends (file time): the status's own ``part``, else
+    the side or chapter of the timeline at its position."""
+    part = status.get("part") or {}
+    if "start_ms" in part and "end_ms" in part:
+        return int(part["start_ms"]), int(part["end_ms"])
+    if timeline is None or not timeline.chapters:
+        return None
+    ms = file_ms(status)
+    side = timeline.side_at(ms)
+    if side is not None:
+        return side.start_ms, side.end_ms
+    chapter = next((c for c in reversed(timeline.chapters) if c.start_ms <= ms), None)
+    chapter = chapter or timeline.chapters[0]
+    return chapter.start_ms, chapter.end_ms
+
+
+def current_label(status: dict[str, Any]) -> str:
+    part = status.get("part") or {}
+    step = part.get("step") or part.get("name") or status.get("step") or ""
+    return label(str(step), part.get("side", status.get("side")))
+
+
+def bar(done: float, width: int = BAR_WIDTH) -> str:
+    """A bar ``width`` characters wide, ``done`` (0 to 1) of it filled."""
+    filled = round(max(0.0, min(1.0, done)) * width)
+    return "━" * filled + "─" * (width - filled)
+
+
+def fields(
+    status: dict[str, Any], span: tuple[int, int] | None, last: str | None = None
+) -> list[str]:
+    """The status line's pieces, in order: title, part, bar and time left, next, volume,
+    state, and the last key's effect (the status's ``last``, else ``last``)."""
+    ms = file_ms(status)
+    if span is not None:
+        start, end = span
+        part = status.get("part") or {}
+        if status.get("remaining_s") is not None and "end_ms" not in part:
+            end = ms + int(status["remaining_s"]) * 1000  # the status's part may be shorter
+        left_s = max(0, end - ms) / 1000
+        done = (ms - start) / (end - start) if end > start else 1.0
+    else:
+        left_s = float(status.get("remaining_s", status.get("step_remaining_s", 0)))
+        done = 0.0
+    left = f"{bar(done)} {clock(round(left_s) * 1000)} left"
+    pieces = [str(status.get("title", "")), current_label(status), left]
+    pieces.append(f"next: {status['next']}" if status.get("next") else "last part")
+    pieces.append(f"{float(status.get('volume_db', 0.0)):+g} dB")
+    state = str(status.get("state", ""))
+    pieces.append(STATES.get(state, state))
+    effect = status.get("last") or last
+    if effect:
+        pieces.append(str(effect))
+    return pieces
+
+
+def line_text(status: dict[str, Any], span: tuple[int, int] | None, last: str | None = None) -> str:
+    """The status line as plain text."""
+    return " │ ".join(fields(status, span, last))
+
+
+def effect_of(before: dict[str, Any], after: dict[str, Any], seconds: float) -> str | None:
+    """What a command did, seen from two statuses ``seconds`` apart (for a status that does
+    not say it in ``last``): a volume change, a pause or resume, a skip or a step back."""
+    if after.get("volume_db") != before.get("volume_db"):
+        change = float(after.get("volume_db", 0)) - float(before.get("volume_db", 0))
+        return f"{change:+g} dB"
+    was, now = before.get("state"), after.get("state")
+    if was != "paused" and now == "paused":
+        return "paused"
+    if was == "paused" and now == "playing":
+        return "resumed"
+    if was == "waiting" and now == "playing":
+        return "ready"
+    moved = file_ms(after) - file_ms(before)
+    if now != "paused" and (moved < -500 or moved > seconds * 1000 + JUMP_SLACK_MS):
+        name = current_label(after)
+        if moved > 0:
+            return f"skipped to {name}"
+        same = current_label(before) == name
+        return f"restarted {name}" if same else f"back to {name}"
+    return None
+
+
+class Journal:
+    """One line per part as it begins, for a stream that is not a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.last_ms: int | None = None
+
+    def tick(self, status: dict[str, Any], timeline: Timeline) -> None:
+        """Write the parts begun since the last tick (all passed going forward; the one
+        landed in after a step back)."""
+        ms = file_ms(status)
+        every = parts(timeline)
+        if self.last_ms is None or ms < self.last_ms:
+            begun = [p for p in every if p.start_ms <= ms < p.end_ms][:1]
+        else:
+            begun = [p for p in every if self.last_ms < p.start_ms <= ms]
+        self.last_ms = ms
+        for part in begun:
+            self.stream.write(f"{clock(part.start_ms - timeline.origin_ms)} {part.label}\n")
+        if begun:
+            self.stream.flush()
+
+
+def terminal_stderr() -> TextIO | None:
+    """Standard error's terminal as a stream of its own (a duplicate of fd 2), or None when
+    standard error is not a terminal.
+
+    While playing, fd 2 is a pipe that passes on whole lines only (``library_noise``): a
+    line redrawn in place must go to the terminal itself.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        if os.isatty(2):
+            return open(os.dup(2), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+    return None
+
+
+class StatusLine:
+    """Shows a play's progress on ``stream`` (standard error by default): a live line if
+    it is a terminal, else a journal. ``start`` it with the play; ``stop`` it before the last words
+    (it leaves the terminal tidy: the line cleared, the cursor shown)."""
+
+    def __init__(
+        self,
+        status: Callable[[], dict[str, Any]],
+        timeline: Callable[[], Timeline],
+        stream: TextIO | None = None,
+    ) -> None:
+        self.status = status
+        self.timeline = timeline
+        self.stream = stream or sys.stderr
+        self.live = _isatty(self.stream)
+        self.journal = None if self.live else Journal(self.stream)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._console: Any = None
+        self._shown = ""
+        self._before: tuple[dict[str, Any], float] | None = None
+        self._last: str | None = None
+
+    def start(self) -> None:
+        if self.live:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, highlight=False, soft_wrap=False)
+            self._console.show_cursor(False)
+        self.tick()  # the part it starts in, before the play moves on
+        self._thread = threading.Thread(target=self._run, name="voiceguide-status", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop drawing, and clear the line."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        with contextlib.suppress(OSError, ValueError):
+            if self._console is not None:
+                self.stream.write("\r\x1b[2K")
+                self._console.show_cursor(True)
+                self.stream.flush()
+                self._console = None
+
+    def journal_end(self, position_ms: int) -> None:
+        """Journal the parts begun up to where the play ended (file time ``position_ms``):
+        a fast play can pass several between two ticks."""
+        if self.journal is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.journal.tick({"position_file_ms": position_ms}, self.timeline())
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self.tick()
+                if self._stop.wait(1 / REDRAW_HZ):
+                    return
+        except (OSError, ValueError):  # the stream went away: play on without it
+            return
+
+    def tick(self) -> None:
+        """Read the status once and show it."""
+        status = self.status()
+        timeline = self.timeline()
+        if self.journal is not None:
+            self.journal.tick(status, timeline)
+            return
+        now = time.monotonic()
+        if self._before is not None:
+            self._last = effect_of(self._before[0], status, now - self._before[1]) or self._last
+        self._before = (status, now)
+        self._draw(status, part_span(status, timeline))
+
+    def _draw(self, status: dict[str, Any], span: tuple[int, int] | None) -> None:
+        from rich.text import Text
+
+        text = line_text(status, span, self._last)
+        if text == self._shown:
+            return
+        self._shown = text
+        width = max(10, self._console.width - 1)
+        styles = ["bold", "bold cyan", "green", "", "magenta", "yellow", "bold"]
+        pieces = list(zip(fields(status, span, self._last), styles, strict=False))
+        for drop in (3, 0):  # too wide: without the next part, then without the title
+            if len(" │ ".join(p for p, _ in pieces)) > width:
+                del pieces[drop]
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for i, (piece, style) in enumerate(pieces):
+            if i:
+                line.append(" │ ", style="dim")
+            line.append(piece, style=style)
+        line.truncate(width, overflow="ellipsis")
+        self.stream.write("\r")
+        self._console.print(line, end="")
+        self.stream.write("\x1b[K")
+        self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
