@@ -426,7 +426,7 @@ def test_ctl_round_trips(hub: ControlHub, sock: Path) -> None:
 
     proc = ctl("status", env={**os.environ, "VOICEGUIDE_SOCKET": str(sock)})
     assert proc.returncode == 0, errors(proc)
-    assert proc.stdout == '{\n  "state": "playing",\n  "step": "Cat-Cow"\n}\n'
+    assert proc.stdout == '{"state": "playing", "step": "Cat-Cow"}\n'  # one line
 
 
 def test_ctl_reports_the_players_error(sock: Path) -> None:

@@ -185,10 +185,10 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
         with controlled_play(pulse, script, len(ref), sock) as (proc, rec):
             # Each step waits on the player's status, not on a timer: on a busy machine the
             # re-cue, say, takes longer to speak.
-            _poll(sock, proc, lambda s: s["position_ms"] >= 2000, "playing", 30)
+            _poll(sock, proc, lambda s: s["position_file_ms"] >= 2000, "playing", 30)
             assert ctl("pause", sock).strip() == "ok"
             status = _poll(sock, proc, lambda s: s["state"] == "paused", "pausing", 10)
-            paused_at = status["position_ms"]
+            paused_at = status["position_file_ms"]
             # The next sounding half second after the pause: it must play before "next" is sent.
             at = ms_to_frames(paused_at) + ms_to_frames(300)
             half = SAMPLE_RATE // 2
@@ -197,7 +197,7 @@ def test_pause_resume_and_next_through_the_socket(pulse: PulseServer, tmp_path: 
             time.sleep(2.5)  # held paused this long (at least)
             ctl("resume", sock)
             heard = (at + half) // FRAMES_PER_MS + 300
-            _poll(sock, proc, lambda s: s["position_ms"] >= heard, "resuming", 30)
+            _poll(sock, proc, lambda s: s["position_file_ms"] >= heard, "resuming", 30)
             ctl("next", sock)
         _, err = proc.communicate(timeout=120)
         recording = rec.finish()
@@ -285,17 +285,17 @@ def test_a_lost_sound_server_is_reopened_and_the_play_goes_on(backend: str, tmp_
     )
     try:
         wait_for_socket(sock, proc)
-        before = _poll(sock, proc, lambda s: s["position_ms"] > 4000, "playing", 30)
+        before = _poll(sock, proc, lambda s: s["position_file_ms"] > 4000, "playing", 30)
         victim.stop()
         _poll(sock, proc, lambda s: s["state"] == "reconnecting", "noticing the loss", 10)
-        lost_at = _status(sock)["position_ms"]
-        assert before["position_ms"] <= lost_at <= before["position_ms"] + 2500
+        lost_at = _status(sock)["position_file_ms"]
+        assert before["position_file_ms"] <= lost_at <= before["position_file_ms"] + 2500
         again = start_pulse(root)
         rec = again.record(len(ref) / SAMPLE_RATE + 120.0)  # until the player is done
         after = _poll(sock, proc, lambda s: s["state"] == "playing", "reopening", 15)
         assert after["device_failures"] == 1
         # It kept its place (it may have reopened up to 2 s before the recording began).
-        assert lost_at - 100 <= after["position_ms"] <= lost_at + 4000
+        assert lost_at - 100 <= after["position_file_ms"] <= lost_at + 4000
         _, err = proc.communicate(timeout=60)
         recording = rec.finish()
     finally:
@@ -342,7 +342,7 @@ def test_a_device_that_never_comes_back_gives_up_after_device_wait(tmp_path: Pat
     )
     try:
         wait_for_socket(sock, proc)
-        _poll(sock, proc, lambda s: s["position_ms"] > 1000, "playing", 30)
+        _poll(sock, proc, lambda s: s["position_file_ms"] > 1000, "playing", 30)
         victim.stop()
         lost = time.monotonic()
         _, err = proc.communicate(timeout=60)
@@ -373,7 +373,7 @@ def test_a_stalled_sound_server_does_not_end_the_play(backend: str, tmp_path: Pa
     )
     try:
         wait_for_socket(sock, proc)
-        _poll(sock, proc, lambda s: s["position_ms"] > 3000, "playing", 30)
+        _poll(sock, proc, lambda s: s["position_file_ms"] > 3000, "playing", 30)
         victim.proc.send_signal(signal.SIGSTOP)
         try:
             stalled = _poll(sock, proc, lambda s: s["state"] == "reconnecting", "the stall", 10)
@@ -382,7 +382,7 @@ def test_a_stalled_sound_server_does_not_end_the_play(backend: str, tmp_path: Pa
             victim.proc.send_signal(signal.SIGCONT)
         after = _poll(sock, proc, lambda s: s["state"] == "playing", "reopening", 20)
         assert after["device_failures"] >= 1
-        assert after["position_ms"] >= stalled["position_ms"] - 100
+        assert after["position_file_ms"] >= stalled["position_file_ms"] - 100
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -392,3 +392,43 @@ def test_a_stalled_sound_server_does_not_end_the_play(backend: str, tmp_path: Pa
         victim.stop()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_stop_and_resume_are_in_routine_time(tmp_path: Path) -> None:
+    """The status and the stop message show routine time (0:00 is the first step, the intro
+    before it); the saved position is file time, and a resume goes on from it."""
+    script = write(tmp_path, ROUTINE)
+    origin = exported(script)[1]["origin_ms"]
+    sock = tmp_path / "ctl.sock"
+    proc = vg("play", str(script), "--output", "null", "--socket", str(sock))
+    try:
+        wait_for_socket(sock, proc)
+        first = _poll(sock, proc, lambda s: s["part"] is not None, "a part", 30)
+        if first["part"]["kind"] == "intro":
+            assert first["position"].startswith("-") and first["position_ms"] < 0
+        status = _poll(sock, proc, lambda s: s["position_ms"] >= 1000, "the first step", 30)
+        assert status["position_ms"] == status["position_file_ms"] - origin
+        assert status["part"]["kind"] == "step" and status["step"] == "Breathe"
+        assert ctl("status", sock).count("\n") == 1  # one line of JSON
+        ctl("stop", sock)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    saved = json.loads((Path(os.environ["VOICEGUIDE_CACHE_DIR"]) / "positions.json").read_text())
+    file_ms = saved[str(script.resolve())]["position_ms"]
+    at = (file_ms - origin) // 1000
+    assert f"stopped at {at // 60}:{at % 60:02d}: " in err, err
+    again = vg("play", str(script), "--output", "null", "--socket", str(sock), "--resume")
+    try:
+        wait_for_socket(sock, again)
+        status = _poll(sock, again, lambda s: s["part"] is not None, "resuming", 30)
+        assert status["position_file_ms"] >= file_ms - 300 and status["step"] == "Breathe"
+        ctl("stop", sock)
+        again.communicate(timeout=30)
+    finally:
+        if again.poll() is None:
+            again.kill()
+            again.communicate()

@@ -155,6 +155,49 @@ def test_next_back_and_repeat_seek_to_step_starts(session: Session) -> None:
     np.testing.assert_allclose(got[:FADE_FRAMES], want[:FADE_FRAMES] * FADE_IN, atol=1e-7)
 
 
+def test_moves_and_time_left_are_by_side(session: Session) -> None:
+    """In a sided step, "next" goes to the other side, "back" and "repeat" to this side's
+    start, and the time left (status, re-cue, what's next) is the side's."""
+    tl = session.timeline
+    right, left = tl.sides
+    session.seek(right.start_ms + 1000)
+    status = session.status()
+    assert status["remaining_s"] == 3 and status["next"] == "Twist, left side"
+    assert status["part"]["kind"] == "side" and status["part"]["name"] == "Twist, right side"
+    assert session.recue(right.start_ms + 1000) == "Resuming: Twist, right side, 3 seconds left."
+    said: list[str] = []
+    session.say = said.append  # type: ignore[method-assign,assignment]
+    act(session, Action.WHATS_NEXT)
+    assert said == ["3 seconds left in Twist, right side. Next: Twist, left side."]
+    assert session.status()["last"] == "said what's next"
+    act(session, Action.NEXT)  # the left side, not past it
+    assert session.cursor == ms_to_frames(left.start_ms)
+    assert session.status()["last"] == "skipped to Twist, left side"
+    take(session, ms_to_frames(1000))
+    act(session, Action.BACK)  # 1 s into the left side: the right side again
+    assert session.cursor == ms_to_frames(right.start_ms)
+    assert session.status()["last"] == "back to Twist, right side"
+    session.seek(left.start_ms + 2000)
+    act(session, Action.REPEAT)
+    assert session.cursor == ms_to_frames(left.start_ms)
+    assert session.status()["last"] == "repeating Twist, left side"
+    act(session, Action.VOLUME_UP)
+    assert session.status()["last"] == "+3 dB"
+    act(session, Action.PAUSE)
+    assert session.status()["last"] == "paused"
+
+
+def test_a_wait_is_a_part_of_its_own(session: Session) -> None:
+    wait = session.waits[0]
+    take(session, wait.start + 10)
+    status = session.status()
+    assert status["part"]["kind"] == "wait" and status["part"]["name"] == "Getting ready for Three"
+    assert status["step"] == "Three" and status["next"] == "Three"
+    act(session, Action.NEXT)  # past the wait: the timed part of the step
+    assert session.waiting is None and session.cursor == wait.end
+    assert session.status()["part"]["kind"] == "step"
+
+
 def test_a_wait_holds_until_ready(session: Session) -> None:
     wait = session.waits[0]
     take(session, wait.start + 10)
@@ -173,9 +216,18 @@ def test_status_names_the_step_and_volume_changes_gain(session: Session) -> None
     two = next(c for c in tl.chapters if c.title == "Two")
     session.seek(two.start_ms + 1000)
     status = session.status()
-    assert status["step"] == "Two" and status["next"] == "Three"
-    assert status["step_remaining_s"] == 5
+    assert status["step"] == "Two" and status["next"] == "Getting ready for Three"
+    assert status["remaining_s"] == 5
     assert status["position"] == "0:07"
+    assert status["position_ms"] == two.start_ms + 1000 - tl.origin_ms == 7000
+    assert status["position_file_ms"] == two.start_ms + 1000
+    assert status["part"] == {
+        "kind": "step",
+        "name": "Two",
+        "step": "Two",
+        "side": None,
+        "index": 2,
+    }
     assert status["side"] is None and status["device_underruns"] is None  # cannot tell
     left = tl.sides[1]
     session.seek(left.start_ms + 500)

@@ -67,7 +67,20 @@ class Phrases:
     wait_go: str
     # the player's spoken lines
     resuming: str  # {where} (step, and side if any), {left} (a spoken duration)
-    whats_next: str  # {left}, {step}, {next}
+    whats_next: str  # {left}, {step} (the part now), {next} (the part after it)
+    # the player's parts (``player.parts``) that are not a step's or a side's own name
+    wait_part: str  # {step}: getting into position for it, before its time runs
+    rest_part: str  # {next}: the step after the rest
+    # what the player's last command did, as ``ctl status`` shows it
+    did_pause: str
+    did_resume: str
+    did_skip: str  # {part}
+    did_back: str  # {part}
+    did_repeat: str  # {part}
+    did_volume: str  # {db}: the volume now, signed
+    did_ready: str
+    did_whats_next: str
+    did_stop: str
 
     def duration(self, ms: int) -> str:
         """A duration as words for speech: ``1 minute 30 seconds``, ``45 seconds``."""
@@ -107,6 +120,17 @@ ENGLISH = Phrases(
     wait_go="Let's begin.",
     resuming="Resuming: {where}, {left} left.",
     whats_next="{left} left in {step}. Next: {next}.",
+    wait_part="Getting ready for {step}",
+    rest_part="Rest before {next}",
+    did_pause="paused",
+    did_resume="resumed",
+    did_skip="skipped to {part}",
+    did_back="back to {part}",
+    did_repeat="repeating {part}",
+    did_volume="{db:+g} dB",
+    did_ready="ready: going on",
+    did_whats_next="said what's next",
+    did_stop="stopping",
 )
 
 LANGUAGES: dict[str, Phrases] = {ENGLISH.lang: ENGLISH}

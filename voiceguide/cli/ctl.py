@@ -23,7 +23,7 @@ def ctl(
         help="The player's socket [$VOICEGUIDE_SOCKET, else $XDG_RUNTIME_DIR/voiceguide.sock].",
     ),
 ) -> None:
-    """Send ACTION to the running player: pause, next, status (as JSON), stop, ...
+    """Send ACTION to the running player: pause, next, status (one line of JSON), stop, ...
 
     Exits 0 when the player took it, 8 if no player is running, 1 if it answered with an error.
     """
@@ -36,5 +36,5 @@ def ctl(
         raise ControlError(f"the player says: {answer.removeprefix('error:').strip()}")
     if word == "status":
         with contextlib.suppress(ValueError):  # not JSON: shown as it came
-            answer = json.dumps(json.loads(answer), indent=2, ensure_ascii=False)
+            answer = json.dumps(json.loads(answer), separators=(", ", ": "), ensure_ascii=False)
     typer.echo(answer)

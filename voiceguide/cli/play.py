@@ -74,15 +74,12 @@ def play(
     """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
     options = dict(locals())  # the parameters above, as typer read them
     from voiceguide.pipeline import play as run_play
-    from voiceguide.units import clock
 
     result = run_play(**options)
     if result.finished:
         typer.echo("finished", err=True)
-    else:
-        typer.echo(
-            f"stopped at {clock(result.position_ms)}: 'voiceguide play --resume' goes on", err=True
-        )
+    else:  # routine time, as 'ctl status' shows it
+        typer.echo(f"stopped at {result.position}: 'voiceguide play --resume' goes on", err=True)
 
 
 def devices() -> None:

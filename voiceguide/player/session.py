@@ -7,6 +7,10 @@ reminds the listener at a wait; the lines it speaks by itself (``player.announce
 an output that fails while playing, reopened (``player.reopening``) and played on from
 where it was heard.
 
+"Next", "back" and "repeat" move by part, and the time left is the part's (``player.parts``:
+a step, a side of it, a rest, a wait). What the listener is shown is in routine time (0:00
+is the first step); file time only where it is named so (``position_file_ms``).
+
 What it speaks (a re-cue after a pause, "what's next", a reminder while waiting) is mixed
 as the routine is (``render_speech``): the same renderer, at the play's level and volume,
 so it is as loud as the routine and under the same limiter.
@@ -23,15 +27,16 @@ from typing import TYPE_CHECKING, Any
 from voiceguide.errors import AudioDeviceError
 from voiceguide.limits import DEVICE_WAIT_SECONDS
 from voiceguide.model import VoiceSettings
-from voiceguide.player.announce import chapter_at, next_title, recue, whats_next
+from voiceguide.player.announce import recue, whats_next
 from voiceguide.player.commands import Action, Command
 from voiceguide.player.hub import ControlHub
 from voiceguide.player.library_noise import library_messages
+from voiceguide.player.parts import Part, next_part, part_at, parts, routine_clock, routine_ms
 from voiceguide.player.reopening import Reopening, device_error
 from voiceguide.player.transport import Transport
 from voiceguide.render import render_speech
 from voiceguide.timeline import Timeline
-from voiceguide.units import FRAMES_PER_MS, clock
+from voiceguide.units import FRAMES_PER_MS
 from voiceguide.words import phrases
 
 if TYPE_CHECKING:
@@ -39,19 +44,21 @@ if TYPE_CHECKING:
     from voiceguide.render import Level
     from voiceguide.voices.base import SpeechBank
 
-BACK_RESTARTS_MS = 5000  # "back" within this of a step's start goes to the step before
+BACK_RESTARTS_MS = 5000  # "back" within this of a part's start goes to the part before
 VOLUME_STEP_DB = 3.0
 SAID_PAD_MS = 300  # silence before and after what the player says by itself
 
 
 @dataclass
 class PlayResult:
-    """How a play ended: at the end, or stopped at ``position_ms`` (file time)."""
+    """How a play ended: at the end, or stopped at ``position_ms`` (file time, as a resume
+    keeps it); ``position`` is the same place as the listener reads it (routine time)."""
 
     finished: bool
     position_ms: int
     underruns: int
     interrupted: bool = False
+    position: str = "0:00"
 
 
 class Session(Transport):
@@ -86,6 +93,21 @@ class Session(Transport):
         self.interrupted = False  # stopped by Ctrl-C or a signal
         self.device_failures = 0  # audio devices lost or stalled, and reopened
         self.on_progress = on_progress
+        self.last: str | None = None  # what the last command did, for ``ctl status``
+        self._parts: tuple[Timeline, tuple[Part, ...]] | None = None
+
+    def parts(self) -> tuple[Part, ...]:
+        """The timeline's parts (``player.parts``), worked out again when it grows."""
+        timeline = self.timeline
+        if self._parts is None or self._parts[0] is not timeline:
+            self._parts = (timeline, parts(timeline, self.words))
+        return self._parts[1]
+
+    def part_at(self, ms: int) -> tuple[Part | None, Part | None]:
+        """The part file time ``ms`` is in, and the part after it."""
+        all_parts = self.parts()
+        part = part_at(all_parts, ms)
+        return part, next_part(all_parts, part)
 
     def abort(self, error: Exception) -> None:
         """End the play with ``error`` (from the loop, as a failed render would)."""
@@ -110,11 +132,13 @@ class Session(Transport):
 
     def recue(self, ms: int) -> str:
         """What to say on going on from ``ms`` (see ``announce.recue``)."""
-        return recue(self.timeline, ms, self.words)
+        return recue(self.part_at(ms)[0], ms, self.words)
 
     def say(self, text: str) -> None:
         """Speak ``text`` while the timeline stands still (re-cues, reminders, what's next),
         mixed as the routine is: in its voice, at the level and volume it plays at."""
+        if not text:
+            return
         voice = next((e.voice for e in self.timeline.speech), VoiceSettings())
         with self.lock:
             level = self.ahead.playing_level()
@@ -123,9 +147,10 @@ class Session(Transport):
     def status(self) -> dict[str, Any]:
         """A snapshot for ``voiceguide ctl status`` (called from the socket's thread)."""
         ms = self.heard_ms()
-        index, chapter = chapter_at(self.timeline, ms)
+        timeline = self.timeline
+        part, after = self.part_at(ms)
         return {
-            "title": self.timeline.title,
+            "title": timeline.title,
             "state": "finished"
             if self.finished
             else "reconnecting"
@@ -135,13 +160,24 @@ class Session(Transport):
             else "waiting"
             if self.waiting
             else "playing",
-            "position": clock(ms - self.timeline.origin_ms),
-            "position_ms": ms,
-            "step": chapter.title,
-            "side": side.side if (side := self.timeline.side_at(ms)) else None,
-            "step_remaining_s": round((chapter.end_ms - ms) / 1000),
-            "next": next_title(self.timeline, index),
+            "position": routine_clock(timeline, ms),  # routine time: 0:00 is the first step
+            "position_ms": routine_ms(timeline, ms),
+            "position_file_ms": ms,  # in the timeline (and the export), the intro included
+            "part": None
+            if part is None
+            else {
+                "kind": part.kind,
+                "name": part.name,
+                "step": part.title,
+                "side": part.side,
+                "index": part.index,
+            },
+            "remaining_s": round(part.left_ms(ms) / 1000) if part else None,  # in the part
+            "next": after.name if after else None,
+            "step": part.title if part else None,
+            "side": part.side if part else None,
             "volume_db": self.volume_db,
+            "last": self.last,  # what the last command did
             "underruns": self.underruns,  # blocks not rendered in time
             "device_underruns": self.output.underflows,  # reported by the sound system
             "device_failures": self.device_failures,  # devices lost or stalled, reopened
@@ -150,40 +186,52 @@ class Session(Transport):
 
     # -- commands ------------------------------------------------------------------
     def handle(self, command: Command) -> None:
+        """Act on ``command``; moves are by part (``player.parts``): a side, a rest, a wait."""
         action = command.action
+        if action is Action.STATUS:
+            command.respond(self.status())
+            return
         ms = self.heard_ms()
-        index, chapter = chapter_at(self.timeline, ms)
-        steps = self.timeline.chapters
+        part, after = self.part_at(ms)
+        w = self.words
+        did: str | None = None
         if action is Action.STOP:
             self.stopping = True
             self.interrupted = command.interrupted
+            did = w.did_stop
         elif action in (Action.PAUSE, Action.TOGGLE_PAUSE) and not self.paused:
             self.pause()
+            did = w.did_pause
         elif action in (Action.RESUME, Action.TOGGLE_PAUSE) and self.paused:
             self.say(self.recue(ms))
             self.resume()
+            did = w.did_resume
         elif action is Action.NEXT:
-            if index + 1 < len(steps):
-                self.seek(steps[index + 1].start_ms)
+            if after is not None:
+                self.seek(after.start_ms)
+                did = w.did_skip.format(part=after.name)
             elif self.ahead.complete:
                 self.seek(self.timeline.duration_ms)
-            # else: the next step is still being laid out (a cold start's first moments)
-        elif action is Action.BACK:
-            if ms - chapter.start_ms < BACK_RESTARTS_MS and index > 0:
-                self.seek(steps[index - 1].start_ms)
-            else:
-                self.seek(chapter.start_ms)
-        elif action is Action.REPEAT:
-            self.seek(chapter.start_ms)
+                did = w.did_skip.format(part=w.the_end)
+            # else: the next part is still being laid out (a cold start's first moments)
+        elif action in (Action.BACK, Action.REPEAT) and part is not None:
+            to = part
+            if action is Action.BACK and ms - part.start_ms < BACK_RESTARTS_MS and part.index:
+                to = self.parts()[part.index - 1]
+            self.seek(to.start_ms)
+            did = (w.did_back if action is Action.BACK else w.did_repeat).format(part=to.name)
         elif action in (Action.VOLUME_UP, Action.VOLUME_DOWN):
             step = VOLUME_STEP_DB if action is Action.VOLUME_UP else -VOLUME_STEP_DB
             self.set_volume(self.volume_db + step)
+            did = w.did_volume.format(db=self.volume_db)
         elif action is Action.WHATS_NEXT:
-            self.say(whats_next(self.timeline, ms, self.words))
+            self.say(whats_next(part, after, ms, w))
+            did = w.did_whats_next
         elif action is Action.READY:
             self.release()
-        elif action is Action.STATUS:
-            command.respond(self.status())
+            did = w.did_ready
+        if did is not None:
+            self.last = did
 
     # -- the loop ------------------------------------------------------------------
     def run(self, hub: ControlHub) -> PlayResult:
@@ -232,7 +280,8 @@ class Session(Transport):
             self.close()
         position = self.timeline.duration_ms if self.finished else self.heard_ms()
         done = self.finished and not self.stopping
-        return PlayResult(done, position, self.underruns, self.interrupted)
+        shown = routine_clock(self.timeline, position)
+        return PlayResult(done, position, self.underruns, self.interrupted, shown)
 
     def _lost(self, failure: BaseException) -> Reopening:
         """The output failed: note where it was heard, release it, start reopening it."""
