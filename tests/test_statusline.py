@@ -206,8 +206,8 @@ def test_without_a_terminal_one_line_per_part_and_no_escape_codes(tmp_path: Path
     lines = done.stderr.splitlines()
     assert lines[:-1] == [
         "0:00 Warm Up",
-        "0:40 Twist · right",
-        "0:45 Twist · left",
+        "0:40 Twist, right side",
+        "0:45 Twist, left side",
         "0:50 Cool Down",
     ]
     assert all(JOURNAL_LINE.match(line) for line in lines[:-1])

@@ -100,7 +100,7 @@ def play_routine(
             _exact_level_later(session, bank, timeline)
         if resume and start_ms:
             session.say(session.recue(start_ms))
-        shown = StatusLine(session.status, lambda: session.timeline, terminal)
+        shown = StatusLine(session.status, lambda: session.timeline, session.parts, terminal)
         with ControlHub(player_sources(socket), status=session.status) as hub:
             shown.start()
             try:

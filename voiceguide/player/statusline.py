@@ -21,9 +21,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
+from voiceguide.player.parts import Part, part_at
 from voiceguide.timeline import Timeline
 from voiceguide.units import clock
 
@@ -42,30 +42,9 @@ STATES = {
 }
 
 
-@dataclass(frozen=True)
-class Part:
-    """One part of a routine as shown: a step, or one side of a sided step."""
-
-    label: str  # "Seated Spinal Twist · left"
-    start_ms: int  # file time
-    end_ms: int
-
-
 def label(step: str, side: str | None) -> str:
     """A part's name: the step, with its side when it has one."""
     return f"{step} · {side}" if side and not step.endswith(side) else step
-
-
-def parts(timeline: Timeline) -> list[Part]:
-    """The routine's parts in order: each chapter, or its sides when it has them."""
-    found: list[Part] = []
-    for chapter in timeline.chapters:
-        sides = [s for s in timeline.sides if s.step == chapter.step and chapter.step is not None]
-        if sides:
-            found += [Part(label(chapter.title, s.side), s.start_ms, s.end_ms) for s in sides]
-        else:
-            found.append(Part(chapter.title, chapter.start_ms, chapter.end_ms))
-    return found
 
 
 def file_ms(status: dict[str, Any]) -> int:
@@ -74,21 +53,15 @@ def file_ms(status: dict[str, Any]) -> int:
     return int(status.get("position_file_ms", status.get("position_ms", 0)))
 
 
-def part_span(status: dict[str, Any], timeline: Timeline | None) -> tuple[int, int] | None:
-    """Where the current part starts and ends (file time): the status's own ``part``, else
-    the side or chapter of the timeline at its position."""
-    part = status.get("part") or {}
-    if "start_ms" in part and "end_ms" in part:
-        return int(part["start_ms"]), int(part["end_ms"])
-    if timeline is None or not timeline.chapters:
-        return None
-    ms = file_ms(status)
-    side = timeline.side_at(ms)
-    if side is not None:
-        return side.start_ms, side.end_ms
-    chapter = next((c for c in reversed(timeline.chapters) if c.start_ms <= ms), None)
-    chapter = chapter or timeline.chapters[0]
-    return chapter.start_ms, chapter.end_ms
+def part_span(status: dict[str, Any], all_parts: tuple[Part, ...]) -> tuple[int, int] | None:
+    """Where the current part (``player.parts``) starts and ends, in file time: the one the
+    status names, else the one at its position."""
+    index = (status.get("part") or {}).get("index")
+    if isinstance(index, int) and 0 <= index < len(all_parts):
+        part: Part | None = all_parts[index]
+    else:
+        part = part_at(all_parts, file_ms(status))
+    return None if part is None else (part.start_ms, part.end_ms)
 
 
 def current_label(status: dict[str, Any]) -> str:
@@ -166,18 +139,17 @@ class Journal:
         self.stream = stream
         self.last_ms: int | None = None
 
-    def tick(self, status: dict[str, Any], timeline: Timeline) -> None:
+    def tick(self, status: dict[str, Any], timeline: Timeline, every: tuple[Part, ...]) -> None:
         """Write the parts begun since the last tick (all passed going forward; the one
         landed in after a step back)."""
         ms = file_ms(status)
-        every = parts(timeline)
         if self.last_ms is None or ms < self.last_ms:
             begun = [p for p in every if p.start_ms <= ms < p.end_ms][:1]
         else:
             begun = [p for p in every if self.last_ms < p.start_ms <= ms]
         self.last_ms = ms
         for part in begun:
-            self.stream.write(f"{clock(part.start_ms - timeline.origin_ms)} {part.label}\n")
+            self.stream.write(f"{clock(part.start_ms - timeline.origin_ms)} {part.name}\n")
         if begun:
             self.stream.flush()
 
@@ -204,10 +176,12 @@ class StatusLine:
         self,
         status: Callable[[], dict[str, Any]],
         timeline: Callable[[], Timeline],
+        parts: Callable[[], tuple[Part, ...]],
         stream: TextIO | None = None,
     ) -> None:
         self.status = status
         self.timeline = timeline
+        self.parts = parts  # the timeline's parts (``player.parts``), as the play knows them
         self.stream = stream or sys.stderr
         self.live = _isatty(self.stream)
         self.journal = None if self.live else Journal(self.stream)
@@ -246,7 +220,7 @@ class StatusLine:
         a fast play can pass several between two ticks."""
         if self.journal is not None:
             with contextlib.suppress(OSError, ValueError):
-                self.journal.tick({"position_file_ms": position_ms}, self.timeline())
+                self.journal.tick({"position_file_ms": position_ms}, self.timeline(), self.parts())
 
     def _run(self) -> None:
         try:
@@ -260,15 +234,14 @@ class StatusLine:
     def tick(self) -> None:
         """Read the status once and show it."""
         status = self.status()
-        timeline = self.timeline()
         if self.journal is not None:
-            self.journal.tick(status, timeline)
+            self.journal.tick(status, self.timeline(), self.parts())
             return
         now = time.monotonic()
         if self._before is not None:
             self._last = effect_of(self._before[0], status, now - self._before[1]) or self._last
         self._before = (status, now)
-        self._draw(status, part_span(status, timeline))
+        self._draw(status, part_span(status, self.parts()))
 
     def _draw(self, status: dict[str, Any], span: tuple[int, int] | None) -> None:
         from rich.text import Text
