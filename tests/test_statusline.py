@@ -212,3 +212,19 @@ def test_without_a_terminal_one_line_per_part_and_no_escape_codes(tmp_path: Path
     ]
     assert all(JOURNAL_LINE.match(line) for line in lines[:-1])
     assert lines[-1] == "finished"
+
+
+def test_the_key_help_on_a_terminal_clears_the_status_line_first() -> None:
+    import io
+
+    from voiceguide.player.keys import KEY_HELP, KeyReader
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, start in ((Terminal(), "\r\x1b[K"), (io.StringIO(), "")):
+        reader = KeyReader.__new__(KeyReader)
+        reader.help_stream = stream
+        reader._say(KEY_HELP)
+        assert stream.getvalue() == start + KEY_HELP + "\n"

@@ -265,9 +265,11 @@ class KeyReader:
         return rest
 
     def _say(self, text: str) -> None:
+        """Write ``text`` on a line of its own: on a terminal, over the status line (cleared
+        first; it is drawn again below)."""
         stream = self.help_stream or sys.stderr
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            stream.write(text + "\n")
+            stream.write(("\r\x1b[K" if stream.isatty() else "") + text + "\n")
             stream.flush()
 
 

@@ -101,7 +101,7 @@ def play_routine(
         if resume and start_ms:
             session.say(session.recue(start_ms))
         shown = StatusLine(session.status, lambda: session.timeline, session.parts, terminal)
-        with ControlHub(player_sources(socket), status=session.status) as hub:
+        with ControlHub(player_sources(socket, terminal), status=session.status) as hub:
             shown.start()
             try:
                 result = session.run(hub)

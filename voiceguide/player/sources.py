@@ -7,6 +7,7 @@ comes in; the hub and the other sources stay as they are.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TextIO
 
 from voiceguide.player.hub import Source
 from voiceguide.player.keys import KeySource
@@ -14,8 +15,11 @@ from voiceguide.player.server import SocketSource
 from voiceguide.player.signals import SignalSource
 
 
-def player_sources(socket_path: Path | str | None = None) -> list[Source]:
+def player_sources(
+    socket_path: Path | str | None = None, help_stream: TextIO | None = None
+) -> list[Source]:
     """The socket at ``socket_path`` (see ``channel.default_socket_path``), the signals and
-    the keys (standard input, when it is a terminal), in the order they are started: a
-    socket that cannot be made leaves nothing else set up."""
-    return [SocketSource(socket_path), SignalSource(), KeySource()]
+    the keys (standard input, when it is a terminal; ``h`` writes its help to
+    ``help_stream``), in the order they are started: a socket that cannot be made leaves
+    nothing else set up."""
+    return [SocketSource(socket_path), SignalSource(), KeySource(help_stream=help_stream)]
