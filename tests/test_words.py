@@ -49,6 +49,7 @@ def test_durations_are_said_in_words(ms: int, said: str) -> None:
 def test_a_side_is_named_once() -> None:
     assert ENGLISH.side_name("left") == "left side"
     assert ENGLISH.side_name("Left Side") == "Left Side"
+    assert ENGLISH.side_name("your right knee") == "your right knee"  # a name of its own
 
 
 def test_voice_languages_match_by_tag() -> None:

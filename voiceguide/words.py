@@ -94,8 +94,9 @@ class Phrases:
         return " ".join(parts)
 
     def side_name(self, side: str) -> str:
-        """How a side is named in speech: ``left`` is "left side", ``left side`` stays."""
-        if side.casefold().endswith(self.side_word.casefold()):
+        """How a side is named in speech: ``left`` is "left side"; ``left side`` and a side
+        of more words ("your right knee", "both knees") stay as they are."""
+        if side.casefold().endswith(self.side_word.casefold()) or len(side.split()) > 1:
             return side
         return self.side.format(side=side)
 
