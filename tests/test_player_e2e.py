@@ -432,3 +432,50 @@ def test_stop_and_resume_are_in_routine_time(tmp_path: Path) -> None:
         if again.poll() is None:
             again.kill()
             again.communicate()
+
+
+SIDED = """title: Sides Test
+steps:
+  - name: Twist
+    duration: 16s
+    sides: true
+    say: Twist gently to the {side}.
+  - name: Rest Here
+    duration: 6s
+    say: Lie still.
+"""
+
+
+def test_next_goes_to_the_other_side_and_the_time_left_is_the_sides(
+    pulse: PulseServer, tmp_path: Path
+) -> None:
+    """Through ctl, against the recording: in the right side of a sided step, the status
+    names the side and counts its own time down, and "next" plays the left side's start,
+    not the next step's."""
+    script = write(tmp_path, SIDED)
+    ref, plan = exported(script)
+    right, left = plan["sides"]
+
+    def measure() -> None:
+        sock = tmp_path / "ctl.sock"
+        with controlled_play(pulse, script, len(ref), sock) as (proc, rec):
+            at = right["start_ms"] + 1500
+            status = _poll(sock, proc, lambda s: s["position_file_ms"] >= at, "playing", 30)
+            assert status["part"]["kind"] == "side"
+            assert status["part"]["name"] == "Twist, right side"
+            assert status["next"] == "Twist, left side"
+            side_left = (right["end_ms"] - status["position_file_ms"]) / 1000
+            assert abs(status["remaining_s"] - side_left) <= 1
+            ctl("next", sock)
+            status = _poll(sock, proc, lambda s: s["part"]["side"] == "left", "skipping", 10)
+            assert status["last"] == "skipped to Twist, left side"
+            heard = left["start_ms"] + 1500  # its first second, and the output's buffer
+            _poll(sock, proc, lambda s: s["position_file_ms"] >= heard, "playing on", 30)
+            ctl("stop", sock)
+        proc.communicate(timeout=60)
+        recording = rec.finish()
+        s0 = ms_to_frames(left["start_ms"])
+        _, match = find(ref[s0 : s0 + SAMPLE_RATE], recording)
+        assert match > 0.95  # the left side's first second was played
+
+    real_time(measure)
