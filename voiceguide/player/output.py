@@ -45,9 +45,6 @@ Backends (``open_output(name, device)``), each in its own module on ``output_bas
 ``pacat`` / ``aplay`` (``subprocess`` picks: pacat when PulseAudio or PipeWire answers)
     Raw s16le 24000 Hz mono on the program's stdin, fed by a writer thread. No Python
     audio library at all: the fallback when PortAudio is missing or misbehaves.
-``simpleaudio`` (experimental, never chosen by ``"auto"``; ``voiceguide[simpleaudio]``)
-    Whole buffers on ALSA's default device, each stretch cut at a quiet moment so that the
-    joins fall in silence; the position from the monotonic clock (``output_simpleaudio``).
 ``null``
     Discards the audio, paced in real time by the monotonic clock, or as fast as possible
     with ``fast=True``; ``keep=True`` keeps what was pulled (``NullOutput.captured``). For
@@ -66,7 +63,7 @@ from voiceguide.player.output_base import DEFAULT_LATENCY, Pull
 from voiceguide.player.output_null import NullOutput
 from voiceguide.player.priority import LOADED_LATENCY, busy_machine
 
-NAMES = ("auto", "sounddevice", "subprocess", "pacat", "aplay", "simpleaudio", "null")
+NAMES = ("auto", "sounddevice", "subprocess", "pacat", "aplay", "null")
 EXPORT_HINT = "`voiceguide export` makes a file to play elsewhere"
 
 
@@ -128,10 +125,6 @@ def _open_backend(name: str, device: str | None, latency: float) -> Output:
         from voiceguide.player.output_subprocess import open_subprocess
 
         return open_subprocess(device, latency=latency)
-    if name == "simpleaudio":  # experimental; never chosen by "auto"
-        from voiceguide.player.output_simpleaudio import SimpleaudioOutput
-
-        return SimpleaudioOutput(device)
     from voiceguide.player.output_subprocess import SubprocessOutput
 
     return SubprocessOutput(name, device, latency=latency)
