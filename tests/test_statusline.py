@@ -18,16 +18,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import write
-from voiceguide.player.statusline import JOURNAL_LINE, effect_of, line_text
+from voiceguide.player.statusline import JOURNAL_LINE, line_text
 
 BASE: dict[str, Any] = {
     "title": "Evening",
     "state": "playing",
     "position": "1:10",
-    "position_ms": 75_000,
+    "position_ms": 25_000,
+    "position_file_ms": 75_000,
     "step": "Seated Spinal Twist",
     "side": "left",
-    "step_remaining_s": 20,
+    "remaining_s": 20,
     "next": "Foam Roll",
     "volume_db": 0.0,
 }
@@ -79,20 +80,6 @@ def test_the_line_from_a_status(
     changes: dict[str, Any], span: tuple[int, int] | None, expected: str
 ) -> None:
     assert line_text({**BASE, **changes}, span) == expected
-
-
-def test_the_effect_of_a_command_seen_from_two_statuses() -> None:
-    louder = {**BASE, "volume_db": 3.0}
-    assert effect_of(BASE, louder, 0.25) == "+3 dB"
-    assert effect_of(BASE, {**BASE, "state": "paused"}, 0.25) == "paused"
-    assert effect_of({**BASE, "state": "paused"}, BASE, 0.25) == "resumed"
-    on = {**BASE, "position_ms": 75_250}
-    assert effect_of(BASE, on, 0.25) is None  # playing on
-    skipped = {**BASE, "position_ms": 95_000, "step": "Foam Roll", "side": None}
-    assert effect_of(BASE, skipped, 0.25) == "skipped to Foam Roll"
-    assert effect_of(BASE, {**BASE, "position_ms": 65_000}, 0.25) == (
-        "restarted Seated Spinal Twist · left"
-    )
 
 
 ROUTINE = """title: Status Test

@@ -19,7 +19,6 @@ import os
 import re
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -29,7 +28,6 @@ from voiceguide.units import clock
 
 REDRAW_HZ = 4
 BAR_WIDTH = 12
-JUMP_SLACK_MS = 1500  # a move of the position beyond the time passed and this is a seek
 JOURNAL_LINE = re.compile(r"^-?(\d+:)?\d+:\d\d \S")  # "0:00 Cat-Cow Stretch"
 
 STATES = {
@@ -48,9 +46,8 @@ def label(step: str, side: str | None) -> str:
 
 
 def file_ms(status: dict[str, Any]) -> int:
-    """The file time a status was taken at (``position_file_ms``, or the older
-    ``position_ms``, which was file time)."""
-    return int(status.get("position_file_ms", status.get("position_ms", 0)))
+    """The file time a status was taken at."""
+    return int(status.get("position_file_ms", 0))
 
 
 def part_span(status: dict[str, Any], all_parts: tuple[Part, ...]) -> tuple[int, int] | None:
@@ -76,60 +73,30 @@ def bar(done: float, width: int = BAR_WIDTH) -> str:
     return "━" * filled + "─" * (width - filled)
 
 
-def fields(
-    status: dict[str, Any], span: tuple[int, int] | None, last: str | None = None
-) -> list[str]:
+def fields(status: dict[str, Any], span: tuple[int, int] | None) -> list[str]:
     """The status line's pieces, in order: title, part, bar and time left, next, volume,
     state, and the last key's effect (the status's ``last``, else ``last``)."""
     ms = file_ms(status)
     if span is not None:
         start, end = span
-        part = status.get("part") or {}
-        if status.get("remaining_s") is not None and "end_ms" not in part:
-            end = ms + int(status["remaining_s"]) * 1000  # the status's part may be shorter
         left_s = max(0, end - ms) / 1000
         done = (ms - start) / (end - start) if end > start else 1.0
     else:
-        left_s = float(status.get("remaining_s", status.get("step_remaining_s", 0)))
-        done = 0.0
+        left_s, done = float(status.get("remaining_s") or 0), 0.0
     left = f"{bar(done)} {clock(round(left_s) * 1000)} left"
     pieces = [str(status.get("title", "")), current_label(status), left]
     pieces.append(f"next: {status['next']}" if status.get("next") else "last part")
     pieces.append(f"{float(status.get('volume_db', 0.0)):+g} dB")
     state = str(status.get("state", ""))
     pieces.append(STATES.get(state, state))
-    effect = status.get("last") or last
-    if effect:
-        pieces.append(str(effect))
+    if status.get("last"):
+        pieces.append(str(status["last"]))
     return pieces
 
 
-def line_text(status: dict[str, Any], span: tuple[int, int] | None, last: str | None = None) -> str:
+def line_text(status: dict[str, Any], span: tuple[int, int] | None) -> str:
     """The status line as plain text."""
-    return " │ ".join(fields(status, span, last))
-
-
-def effect_of(before: dict[str, Any], after: dict[str, Any], seconds: float) -> str | None:
-    """What a command did, seen from two statuses ``seconds`` apart (for a status that does
-    not say it in ``last``): a volume change, a pause or resume, a skip or a step back."""
-    if after.get("volume_db") != before.get("volume_db"):
-        change = float(after.get("volume_db", 0)) - float(before.get("volume_db", 0))
-        return f"{change:+g} dB"
-    was, now = before.get("state"), after.get("state")
-    if was != "paused" and now == "paused":
-        return "paused"
-    if was == "paused" and now == "playing":
-        return "resumed"
-    if was == "waiting" and now == "playing":
-        return "ready"
-    moved = file_ms(after) - file_ms(before)
-    if now != "paused" and (moved < -500 or moved > seconds * 1000 + JUMP_SLACK_MS):
-        name = current_label(after)
-        if moved > 0:
-            return f"skipped to {name}"
-        same = current_label(before) == name
-        return f"restarted {name}" if same else f"back to {name}"
-    return None
+    return " │ ".join(fields(status, span))
 
 
 class Journal:
@@ -189,8 +156,6 @@ class StatusLine:
         self._thread: threading.Thread | None = None
         self._console: Any = None
         self._shown = ""
-        self._before: tuple[dict[str, Any], float] | None = None
-        self._last: str | None = None
 
     def start(self) -> None:
         if self.live:
@@ -237,22 +202,18 @@ class StatusLine:
         if self.journal is not None:
             self.journal.tick(status, self.timeline(), self.parts())
             return
-        now = time.monotonic()
-        if self._before is not None:
-            self._last = effect_of(self._before[0], status, now - self._before[1]) or self._last
-        self._before = (status, now)
         self._draw(status, part_span(status, self.parts()))
 
     def _draw(self, status: dict[str, Any], span: tuple[int, int] | None) -> None:
         from rich.text import Text
 
-        text = line_text(status, span, self._last)
+        text = line_text(status, span)
         if text == self._shown:
             return
         self._shown = text
         width = max(10, self._console.width - 1)
         styles = ["bold", "bold cyan", "green", "", "magenta", "yellow", "bold"]
-        pieces = list(zip(fields(status, span, self._last), styles, strict=False))
+        pieces = list(zip(fields(status, span), styles, strict=False))
         for drop in (3, 0):  # too wide: without the next part, then without the title
             if len(" │ ".join(p for p, _ in pieces)) > width:
                 del pieces[drop]
