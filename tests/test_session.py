@@ -164,6 +164,12 @@ def test_moves_and_time_left_are_by_side(session: Session) -> None:
     status = session.status()
     assert status["remaining_s"] == 3 and status["next"] == "Twist, left side"
     assert status["part"]["kind"] == "side" and status["part"]["name"] == "Twist, right side"
+    # the part's span, on the routine clock like "position_ms"
+    offset = status["position_file_ms"] - status["position_ms"]
+    assert (status["part"]["start_ms"], status["part"]["end_ms"]) == (
+        right.start_ms - offset,
+        right.end_ms - offset,
+    )
     assert session.recue(right.start_ms + 1000) == "Resuming: Twist, right side, 3 seconds left."
     said: list[str] = []
     session.say = said.append  # type: ignore[method-assign,assignment]

@@ -171,6 +171,8 @@ class Session(Transport):
                 "step": part.title,
                 "side": part.side,
                 "index": part.index,
+                "start_ms": routine_ms(timeline, part.start_ms),  # routine time
+                "end_ms": routine_ms(timeline, part.end_ms),
             },
             "remaining_s": round(part.left_ms(ms) / 1000) if part else None,  # in the part
             "next": after.name if after else None,
