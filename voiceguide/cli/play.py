@@ -33,7 +33,12 @@ def play(
         ),
     ] = "auto",
     device: Annotated[
-        str | None, typer.Option("--device", help="Output device (see 'voiceguide devices').")
+        str | None,
+        typer.Option(
+            "--device",
+            help="Output device: headphones, hdmi, hdmi0, hdmi1, usb, bluetooth, or an ID "
+            "from 'voiceguide devices'.",
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Go on from where the last play stopped.")
@@ -83,11 +88,15 @@ def play(
 
 
 def devices() -> None:
-    """List the audio outputs ('--output BACKEND --device ID' plays on one)."""
+    """List the audio outputs ('--output BACKEND --device ID' plays on one), each with the
+    stable names that pick it ('--device usb')."""
+    from voiceguide.player.device_names import chosen
     from voiceguide.player.devices import backend_problems, list_devices
 
-    for d in list_devices():
+    found = list_devices()
+    names = chosen(found)
+    for d in found:
         mark = "*" if d.default else " "
-        typer.echo(f"{mark} {d.backend:<12} {d.id:<32} {d.description}")
+        typer.echo(f"{mark} {d.backend:<12} {d.id:<32} {names.get(d, ''):<10} {d.description}")
     for backend, why in backend_problems().items():
         typer.echo(f"  {backend:<12} unavailable: {why}")

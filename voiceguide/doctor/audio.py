@@ -1,0 +1,127 @@
+"""The audio outputs: each backend's devices (or why it has none), and a test tone.
+
+A backend that offers nothing is a warning while another one works (``--output auto``
+falls back to it); none working is a failure. ``--play`` plays the step chime on the output
+``play`` would use (or the one given) and waits until it has been heard.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from voiceguide.doctor.check import Check, fail, ok, split_fix, warn
+from voiceguide.doctor.probe import run
+from voiceguide.player.devices import Device
+
+BACKENDS = ("sounddevice", "pacat", "aplay")
+GENERAL = "voiceguide devices"  # what to run when no one command fixes it: see the outputs
+
+
+def sound_server_fix() -> str:
+    """The command that starts this machine's sound server (PipeWire's, else PulseAudio)."""
+    if shutil.which("pipewire-pulse") or shutil.which("pipewire"):
+        return "systemctl --user start pipewire-pulse"
+    if shutil.which("pulseaudio"):
+        return "systemctl --user start pulseaudio"
+    return "sudo apt-get install pulseaudio pulseaudio-utils"
+
+
+def audio_fix(problem: str) -> str:
+    """The command that fixes an audio problem, from its words."""
+    text = problem.lower()
+    if "portaudio is missing" in text:
+        return "sudo apt-get install libportaudio2"
+    if "sounddevice package" in text:
+        return "pip install sounddevice"
+    if "pacat not found" in text:
+        return "sudo apt-get install pulseaudio-utils"
+    if "aplay not found" in text:
+        return "sudo apt-get install alsa-utils"
+    if "no pulseaudio or pipewire server" in text or "no audio output works" in text:
+        return sound_server_fix()
+    return GENERAL
+
+
+def output_checks(timeout: float) -> list[Check]:
+    """One check per backend, listing its devices (default marked ``*``), and a failure
+    when no backend offers any. Listed in a child process (``probe``): when PortAudio
+    crashes there, the others are listed without it."""
+    listing, trouble = run(["outputs"], timeout)
+    crashed = None
+    if listing is None:
+        crashed = f"PortAudio, listing the devices, {trouble or 'crashed'}"
+        listing, trouble = run(["outputs", "bare"], timeout)
+    if listing is None:
+        return [fail("audio output", f"listing the outputs {trouble}", sound_server_fix())]
+    devices = [Device(**d) for d in listing["devices"]]
+    problems: dict[str, str] = dict(listing["problems"])
+    if crashed is not None:
+        problems["sounddevice"] = crashed
+    checks: list[Check] = []
+    for backend in BACKENDS:
+        mine = [d for d in devices if d.backend == backend]
+        name = f"audio {backend}"
+        if mine:
+            detail = _summary(mine)
+            if backend == "sounddevice" and listing.get("portaudio"):
+                detail += f" ({listing['portaudio']})"
+            checks.append(ok(name, detail, items=tuple(_line(d) for d in mine)))
+        elif backend in problems:
+            fix = (
+                alsa_fix() if crashed and backend == "sounddevice" else audio_fix(problems[backend])
+            )
+            checks.append(warn(name, problems[backend], None if fix == GENERAL else fix))
+        else:
+            checks.append(warn(name, "no outputs"))
+    if not devices:
+        reasons = "; ".join(f"{b}: {p}" for b, p in problems.items()) or "no backend"
+        checks.append(
+            fail("audio output", f"no audio output works ({reasons})", _any_fix(problems))
+        )
+    return checks
+
+
+def alsa_fix() -> str:
+    """What to do when ALSA's configuration makes PortAudio abort."""
+    if os.environ.get("ALSA_CONFIG_PATH"):
+        return "unset ALSA_CONFIG_PATH"
+    if (Path.home() / ".asoundrc").exists():
+        return "mv ~/.asoundrc ~/.asoundrc.bak"
+    return "sudo apt-get install --reinstall libasound2-data"
+
+
+def _any_fix(problems: dict[str, str]) -> str:
+    """The fix of the first backend that names one beyond ``voiceguide devices``."""
+    for problem in problems.values():
+        fix = audio_fix(problem)
+        if fix != GENERAL:
+            return fix
+    return sound_server_fix()
+
+
+def _summary(devices: list[Device]) -> str:
+    default = next((d.id for d in devices if d.default), None)
+    count = f"{len(devices)} output{'s' if len(devices) != 1 else ''}"
+    return f"{count}, default {default}" if default else count
+
+
+def _line(device: Device) -> str:
+    mark = "*" if device.default else " "
+    return f"{mark} {device.id}  {device.description}".rstrip()
+
+
+def tone_check(output: str, device: str | None, timeout: float) -> list[Check]:
+    """Play the step chime on ``output`` (``device``), in a child process (``probe``)."""
+    where = f"{output}" + (f" --device {device}" if device else "")
+    args = ["tone", output, *([device] if device else [])]
+    played, trouble = run(args, timeout)
+    if played is None or "error" in played:
+        problem = str(played["error"]) if played else f"playing the chime {trouble}"
+        detail, fix = split_fix(problem)
+        if fix is None:
+            fix = alsa_fix() if played is None and "crashed" in problem else audio_fix(problem)
+        return [fail("tone", f"{where}: {detail}", fix)]
+    on = f"{played['output']}" + (f" device {device}" if device else " (its default device)")
+    return [ok("tone", f"played the step chime ({played['ms'] / 1000:g} s) on {on}")]
