@@ -3,8 +3,9 @@
 One list across backends: PortAudio's output devices (sounddevice, the default backend),
 the PulseAudio/PipeWire sinks (for ``--output pacat``) and ALSA's playback PCMs (for
 ``--output aplay``; only ``default``, ``pulse``, ``pipewire`` and the per-card ones, not
-the rate converters and other plugins). ``Device.id`` is what ``--device`` takes with that
-backend. ``backend_problems`` says why a backend offers nothing.
+the rate converters and other plugins; bluez-alsa's Bluetooth PCMs too). ``Device.id`` is
+what ``--device`` takes with that backend; ``device_names`` finds one by a stable name
+(``--device usb``). ``backend_problems`` says why a backend offers nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from voiceguide.errors import AudioDeviceError
@@ -99,19 +101,32 @@ def alsa_pcms() -> list[Device]:
     for line in listing.splitlines():
         if not line.startswith((" ", "\t")):
             name = line.strip()
-            if name in ("default", "pulse", "pipewire") or ":CARD=" in name:
+            if name in ("default", "pulse", "pipewire") or ":CARD=" in name or _bluealsa(name):
                 found.append(Device("aplay", name, "", name == "default"))
         elif found and found[-1].id == name and not found[-1].description:
             found[-1] = Device("aplay", name, line.strip(), name == "default")
     return found
 
 
-def list_devices() -> list[Device]:
-    """Every output device of every backend that works here (defaults marked)."""
+BACKENDS = ("sounddevice", "pacat", "aplay")
+
+
+def _bluealsa(name: str) -> bool:
+    """A Bluetooth speaker's PCM by bluez-alsa (``bluealsa:DEV=...``), not its template."""
+    return name.startswith("bluealsa") and "DEV=" in name
+
+
+def list_devices(backends: Iterable[str] = BACKENDS) -> list[Device]:
+    """Every output device of ``backends`` (all by default) that work here, defaults marked."""
     found: list[Device] = []
-    with contextlib.suppress(AudioDeviceError):  # see backend_problems
-        found += sounddevice_devices()
-    return found + pulse_sinks() + alsa_pcms()
+    if "sounddevice" in backends:
+        with contextlib.suppress(AudioDeviceError):  # see backend_problems
+            found += sounddevice_devices()
+    if "pacat" in backends:
+        found += pulse_sinks()
+    if "aplay" in backends:
+        found += alsa_pcms()
+    return found
 
 
 def backend_problems() -> dict[str, str]:

@@ -52,6 +52,9 @@ Backends (``open_output(name, device)``), each in its own module on ``output_bas
 
 ``"auto"`` (or ``None``) tries sounddevice, then pacat, then aplay, and when none works
 raises one ``AudioDeviceError`` with each one's reason and the fix.
+
+A ``device`` that is a stable name (``headphones``, ``hdmi``, ``hdmi0``, ``hdmi1``, ``usb``,
+``bluetooth``: ``device_names``) is looked up in each backend's listing as it is opened.
 """
 
 from __future__ import annotations
@@ -105,6 +108,10 @@ def open_output(
     name = (name or "auto").lower()
     if name == "null":
         return NullOutput(fast=fast, keep=keep)
+    from voiceguide.player.device_names import is_stable_name
+
+    if is_stable_name(device) and name in NAMES:  # headphones, hdmi, usb, bluetooth...
+        return _open_named(name, str(device), latency)
     if name == "auto":
         return _open_auto(device, latency)
     if name not in NAMES:
@@ -128,6 +135,24 @@ def _open_backend(name: str, device: str | None, latency: float) -> Output:
     from voiceguide.player.output_subprocess import SubprocessOutput
 
     return SubprocessOutput(name, device, latency=latency)
+
+
+def _open_named(name: str, stable: str, latency: float) -> Output:
+    """Open the device the stable name picks (``device_names``), listed afresh each time (a
+    USB card's number changes when it is plugged in again); with ``auto`` or
+    ``subprocess``, each backend that has one is tried in turn."""
+    from voiceguide.player.device_names import resolve
+    from voiceguide.player.devices import list_devices
+
+    order = {"auto": ("sounddevice", "pacat", "aplay"), "subprocess": ("pacat", "aplay")}
+    backends = order.get(name, (name,))
+    reasons = []
+    for backend, found in resolve(stable, list_devices(backends), backends):
+        try:
+            return _open_backend(backend, found, latency)
+        except AudioDeviceError as exc:
+            reasons.append(f"{backend} {found}: {exc}")
+    raise AudioDeviceError(f"{stable} does not open ({'; '.join(reasons)}); {EXPORT_HINT}")
 
 
 def _open_auto(device: str | None, latency: float) -> Output:
