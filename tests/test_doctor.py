@@ -74,6 +74,7 @@ def report(*args: str, env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     assert done.stderr == "", done.stderr
     data = json.loads(done.stdout)
     assert data["exit_code"] == done.returncode
+    assert all(c["fix"] for c in data["checks"] if c["status"] == "fail"), data["checks"]
     return done.returncode, {c["name"]: c for c in data["checks"]}
 
 
@@ -147,7 +148,7 @@ def test_all_pass_with_espeak_and_a_sound_server(pulse: PulseServer, tmp_path: P
     )
     assert espeak["data"]["peak"] > 0.1
     sinks = checks["audio pacat"]
-    assert sinks["status"] == "ok" and "default vgtest" in sinks["detail"]
+    assert sinks["status"] == "ok" and "(default: vgtest)" in sinks["detail"]
     assert any(item.startswith("* vgtest") for item in sinks["items"])
     assert checks["cache"]["status"] == "ok"
     assert checks["socket"]["status"] == "ok"

@@ -14,6 +14,7 @@ from pathlib import Path
 from voiceguide.doctor.check import Check, fail, ok, split_fix, warn
 from voiceguide.doctor.probe import run
 from voiceguide.player.devices import Device
+from voiceguide.player.output import EXPORT_HINT
 
 BACKENDS = ("sounddevice", "pacat", "aplay")
 GENERAL = "voiceguide devices"  # what to run when no one command fixes it: see the outputs
@@ -66,8 +67,9 @@ def output_checks(timeout: float) -> list[Check]:
         if mine:
             detail = _summary(mine)
             if backend == "sounddevice" and listing.get("portaudio"):
-                detail += f" ({listing['portaudio']})"
-            checks.append(ok(name, detail, items=tuple(_line(d) for d in mine)))
+                detail += f", {listing['portaudio']}"
+            width = max(len(d.id) for d in mine)
+            checks.append(ok(name, detail, items=tuple(_line(d, width) for d in mine)))
         elif backend in problems:
             fix = (
                 alsa_fix() if crashed and backend == "sounddevice" else audio_fix(problems[backend])
@@ -104,12 +106,18 @@ def _any_fix(problems: dict[str, str]) -> str:
 def _summary(devices: list[Device]) -> str:
     default = next((d.id for d in devices if d.default), None)
     count = f"{len(devices)} output{'s' if len(devices) != 1 else ''}"
-    return f"{count}, default {default}" if default else count
+    return f"{count} (default: {default})" if default else count
 
 
-def _line(device: Device) -> str:
+def _line(device: Device, width: int) -> str:
     mark = "*" if device.default else " "
-    return f"{mark} {device.id}  {device.description}".rstrip()
+    return f"{mark} {device.id:<{width}}  {device.description}".rstrip()
+
+
+def _short(problem: str) -> str:
+    """An output's error without its general advice (the fix says what to run)."""
+    problem = problem.replace(f"; {EXPORT_HINT}", "")
+    return problem.split("; check `voiceguide devices`")[0]
 
 
 def tone_check(output: str, device: str | None, timeout: float) -> list[Check]:
@@ -119,7 +127,7 @@ def tone_check(output: str, device: str | None, timeout: float) -> list[Check]:
     played, trouble = run(args, timeout)
     if played is None or "error" in played:
         problem = str(played["error"]) if played else f"playing the chime {trouble}"
-        detail, fix = split_fix(problem)
+        detail, fix = split_fix(_short(problem))
         if fix is None:
             fix = alsa_fix() if played is None and "crashed" in problem else audio_fix(problem)
         return [fail("tone", f"{where}: {detail}", fix)]

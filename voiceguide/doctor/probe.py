@@ -42,6 +42,7 @@ def engine(name: str) -> dict[str, Any]:
         started = time.monotonic()
         samples, rate = chosen.synthesize(WORD, VoiceSettings(engine=name))
         took = time.monotonic() - started
+        identity = chosen.identity(VoiceSettings(engine=name))
     except EngineError as exc:
         return {"error": str(exc)}
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
@@ -51,6 +52,7 @@ def engine(name: str) -> dict[str, Any]:
         "seconds": took,
         "audio_ms": round(1000 * samples.size / rate) if rate else 0,
         "peak": peak,
+        "identity": identity,
     }
 
 
