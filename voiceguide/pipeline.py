@@ -231,6 +231,8 @@ def play(
     socket: Path | None = None,
     volume_db: float = 0.0,
     device_wait: float | None = None,
+    buttons: Path | None = None,
+    wait_start: bool = False,
 ) -> PlayResult:
     """Play a routine hands-free; see ``voiceguide play``. Saves the position on a stop.
 
@@ -242,6 +244,9 @@ def play(
     ``limits.DEVICE_WAIT_SECONDS``), and the play goes on from where it was heard.
     What the sound libraries print meanwhile is counted, not shown.
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
+    ``buttons`` is a buttons file (``player.buttons``), checked before anything is laid out.
+    With ``wait_start`` all of it is laid out first, then the play waits, silent, for start
+    (a button, a key, ``voiceguide ctl start``) before it begins.
     """
     from voiceguide.compile import compile_routine
     from voiceguide.compile.job import Compiling, refuse_misfits
@@ -252,11 +257,17 @@ def play(
     misfits = "run 'voiceguide check'"
     path = resolve_script(script)
     routine = load(path, engine=engine, voice=voice)
+    controls = None
+    if buttons is not None:
+        from voiceguide.player.buttons import open_buttons
+
+        controls = open_buttons(buttons)
     bank = open_bank()
     job = Compiling(routine, bank, misfits)
     # Warm, the whole is laid out at once. Cold, every cue is spoken into the cache first:
     # play from the first part that is ready, as the rest is laid out behind it.
-    first = job.result() if from_step is not None or resume else job.first(FIRST_PART_MS)
+    whole = from_step is not None or resume or wait_start
+    first = job.result() if whole else job.first(FIRST_PART_MS)
     if isinstance(first, Timeline):  # a prefix: the speech is still being synthesised
         timeline, complete = first, False
         level = estimate_level(
@@ -281,4 +292,6 @@ def play(
         socket=socket,
         volume_db=volume_db,
         device_wait=device_wait,
+        buttons=controls,
+        wait_start=wait_start,
     )

@@ -79,6 +79,7 @@ class Phrases:
     did_repeat: str  # {part}
     did_volume: str  # {db}: the volume now, signed
     did_ready: str
+    did_start: str  # a play that waited for start (play --wait-start) begins
     did_whats_next: str
     did_stop: str
 
@@ -130,6 +131,7 @@ ENGLISH = Phrases(
     did_repeat="repeating {part}",
     did_volume="{db:+g} dB",
     did_ready="ready: going on",
+    did_start="started",
     did_whats_next="said what's next",
     did_stop="stopping",
 )

@@ -75,8 +75,23 @@ def play(
     ] = DEVICE_WAIT_SECONDS,
     engine: Engine = None,
     voice: Voice = None,
+    buttons: Annotated[
+        Path | None,
+        typer.Option(
+            "--buttons",
+            metavar="FILE",
+            help="GPIO buttons and status LED (TOML; needs voiceguide[gpio]).",
+        ),
+    ] = None,
+    wait_start: Annotated[
+        bool,
+        typer.Option(
+            "--wait-start",
+            help="Lay it all out, then wait silent for start (button, key, 'ctl start').",
+        ),
+    ] = False,
 ) -> None:
-    """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', or signals steer it."""
+    """Play SCRIPT hands-free: keys on a terminal, 'voiceguide ctl', buttons or signals steer it."""
     options = dict(locals())  # the parameters above, as typer read them
     from voiceguide.pipeline import play as run_play
 

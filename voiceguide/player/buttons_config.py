@@ -70,6 +70,7 @@ class Button:
     double_s: float = DOUBLE_S
     bounce_ms: float = BOUNCE_MS
     words: dict[str, str] = field(default_factory=dict, compare=False)  # gesture -> word
+    line: int = field(default=1, compare=False)  # where its table is in the file
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ButtonsConfig:
     path: Path
     buttons: tuple[Button, ...]
     led_pin: int | None = None
+    led_line: int = field(default=1, compare=False)
 
     def pins(self) -> list[int]:
         """Every pin the file uses: the buttons', then the LED's."""
@@ -91,13 +93,24 @@ class ButtonsConfig:
         On a Pi with gpiozero, its pin factory names the board's pins; elsewhere only the
         numbers are checked (BCM GPIO 0-27 of the 40-pin header).
         """
+        return [problem for _, problem in self._problems()]
+
+    def require_pins(self) -> None:
+        """Raise ButtonsError, at its line, for the first pin this board does not have."""
+        for line, problem in self._problems():
+            raise ButtonsError(self.path, line, 1, problem)
+
+    def _problems(self) -> list[tuple[int, str]]:
         board = _board_info()
+        lines = [(b.pin, b.line) for b in self.buttons]
+        if self.led_pin is not None:
+            lines.append((self.led_pin, self.led_line))
         problems = []
-        for pin in self.pins():
+        for pin, line in lines:
             if pin not in BCM_PINS:
-                problems.append(f"GPIO{pin} does not exist (BCM GPIO pins are 0-27)")
+                problems.append((line, f"GPIO{pin} does not exist (BCM GPIO pins are 0-27)"))
             elif board is not None and not _on_board(board, pin):
-                problems.append(f"GPIO{pin} is not on this board ({board.model})")
+                problems.append((line, f"GPIO{pin} is not on this board ({board.model})"))
         return problems
 
 
@@ -143,7 +156,8 @@ def _parse(path: Path, text: str, data: dict[str, Any]) -> ButtonsConfig:
         led_pin = where.pin(led["pin"], "led", key="pin")
         if led_pin in seen:
             raise where.error(f"pin {led_pin} is used twice ([buttons.{seen[led_pin]}])", "led")
-    return ButtonsConfig(path, tuple(buttons), led_pin)
+    led_line = where.line("led", "pin") if led_pin is not None else 1
+    return ButtonsConfig(path, tuple(buttons), led_pin, led_line)
 
 
 def _button(where: _Locator, name: str, pin: int, spec: object) -> Button:
@@ -177,7 +191,8 @@ def _button(where: _Locator, name: str, pin: int, spec: object) -> Button:
             raise where.error(f"pin {pin}: unknown key {key!r} (one of: {known})", section, key)
     if not gestures:
         raise where.error(f"pin {pin}: no action (set press, long_press or double_press)", section)
-    return Button(pin, **gestures, **numbers, words=words)  # type: ignore[arg-type]
+    line = where.line(section)
+    return Button(pin, **gestures, **numbers, words=words, line=line)  # type: ignore[arg-type]
 
 
 class _Locator:
@@ -190,6 +205,9 @@ class _Locator:
     def error(self, message: str, section: str, key: str | None = None) -> ButtonsError:
         line, col = self._find(section, key)
         return ButtonsError(self.path, line, col, message)
+
+    def line(self, section: str, key: str | None = None) -> int:
+        return self._find(section, key)[0]
 
     def pin(self, value: object, section: str, key: str | None = None) -> int:
         """``value`` as a BCM pin number (``17``, ``"17"`` or ``"GPIO17"``)."""

@@ -38,6 +38,7 @@ ALIASES: dict[str, Action] = {
     "prev": Action.BACK,
     "skip": Action.NEXT,
     "quit": Action.STOP,
+    "start": Action.RESUME,  # starts a play waiting for start (play --wait-start)
 }
 
 
@@ -61,6 +62,7 @@ class Origin(Enum):
     SOCKET = "socket"
     SIGNAL = "signal"
     KEY = "key"
+    BUTTON = "button"  # a GPIO button (``player.buttons``)
     PLAYER = "player"  # put by the player itself
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from voiceguide.errors import Interrupted, VoiceguideError
 
 if TYPE_CHECKING:
+    from voiceguide.player.buttons import ButtonSource
     from voiceguide.player.session import PlayResult, Session
     from voiceguide.render import Level
     from voiceguide.timeline import Timeline
@@ -58,9 +59,13 @@ def play_routine(
     socket: Path | None = None,
     volume_db: float = 0.0,
     device_wait: float | None = None,
+    buttons: ButtonSource | None = None,
+    wait_start: bool = False,
 ) -> PlayResult:
     """Play ``timeline`` (all of it laid out if ``complete``) from ``start_ms``, else from
     the saved position with ``resume``, else from the start; see ``pipeline.play``.
+    ``buttons`` steer it too (their LED shows its state); with ``wait_start`` it waits,
+    silent, for start.
 
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     """
@@ -92,6 +97,7 @@ def play_routine(
             complete=complete,
             reopen=lambda: open_output(output, device, fast=fast),
             device_wait=DEVICE_WAIT_SECONDS if device_wait is None else device_wait,
+            hold=wait_start,
         )
         stack.callback(lambda: session.output.close())  # a reopened one
         if not complete:
@@ -99,9 +105,15 @@ def play_routine(
         elif bank.busy:
             _exact_level_later(session, bank, timeline)
         if resume and start_ms:
-            session.say(session.recue(start_ms))
+            if wait_start:
+                session.start_words = session.recue(start_ms)
+            else:
+                session.say(session.recue(start_ms))
+        if buttons is not None:
+            buttons.state = session.state
         shown = StatusLine(session.status, lambda: session.timeline, session.parts, terminal)
-        with ControlHub(player_sources(socket, terminal), status=session.status) as hub:
+        sources = player_sources(socket, terminal, [buttons] if buttons is not None else [])
+        with ControlHub(sources, status=session.status) as hub:
             shown.start()
             try:
                 result = session.run(hub)

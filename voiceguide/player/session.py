@@ -77,10 +77,12 @@ class Session(Transport):
         complete: bool = True,
         reopen: Callable[[], Output] | None = None,
         device_wait: float = DEVICE_WAIT_SECONDS,
+        hold: bool = False,
     ) -> None:
         """``reopen`` opens the output again when it fails while playing (a stall, a lost
         device); it is tried for ``device_wait`` seconds, the play going on from where it
-        was heard. Without it, a failed output ends the play."""
+        was heard. Without it, a failed output ends the play. With ``hold`` the play waits,
+        silent, for start (``play --wait-start``): resume, pause/resume or ready begin it."""
         super().__init__(
             timeline, bank, level, start_ms=start_ms, volume_db=volume_db, complete=complete
         )
@@ -95,6 +97,9 @@ class Session(Transport):
         self.on_progress = on_progress
         self.last: str | None = None  # what the last command did, for ``ctl status``
         self._parts: tuple[Timeline, tuple[Part, ...]] | None = None
+        self.held = hold  # waiting for start: paused, and the first resume begins the play
+        self.paused = hold
+        self.start_words = ""  # said as the held play begins (the re-cue of --resume)
 
     def parts(self) -> tuple[Part, ...]:
         """The timeline's parts (``player.parts``), worked out again when it grows."""
@@ -144,6 +149,16 @@ class Session(Transport):
             level = self.ahead.playing_level()
         self.speak_over([render_speech(text, voice, self.ahead.bank, level, pad_ms=SAID_PAD_MS)])
 
+    def state(self) -> str:
+        """What the play is doing, as ``status`` says it ("waiting-start": for start)."""
+        if self.finished:
+            return "finished"
+        if self.recovering:
+            return "reconnecting"
+        if self.held:
+            return "waiting-start"
+        return "paused" if self.paused else "waiting" if self.waiting else "playing"
+
     def status(self) -> dict[str, Any]:
         """A snapshot for ``voiceguide ctl status`` (called from the socket's thread)."""
         ms = self.heard_ms()
@@ -151,15 +166,7 @@ class Session(Transport):
         part, after = self.part_at(ms)
         return {
             "title": timeline.title,
-            "state": "finished"
-            if self.finished
-            else "reconnecting"
-            if self.recovering
-            else "paused"
-            if self.paused
-            else "waiting"
-            if self.waiting
-            else "playing",
+            "state": self.state(),
             "position": routine_clock(timeline, ms),  # routine time: 0:00 is the first step
             "position_ms": routine_ms(timeline, ms),
             "position_file_ms": ms,  # in the timeline (and the export), the intro included
@@ -201,6 +208,13 @@ class Session(Transport):
             self.stopping = True
             self.interrupted = command.interrupted
             did = w.did_stop
+        elif self.held and action in (Action.RESUME, Action.TOGGLE_PAUSE, Action.READY):
+            self.held = False
+            self.say(self.start_words)
+            self.resume()
+            did = w.did_start
+        elif self.held and action is Action.PAUSE:
+            pass  # it is silent already; only start begins it
         elif action in (Action.PAUSE, Action.TOGGLE_PAUSE) and not self.paused:
             self.pause()
             did = w.did_pause

@@ -6,6 +6,7 @@ comes in; the hub and the other sources stay as they are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -16,10 +17,13 @@ from voiceguide.player.signals import SignalSource
 
 
 def player_sources(
-    socket_path: Path | str | None = None, help_stream: TextIO | None = None
+    socket_path: Path | str | None = None,
+    help_stream: TextIO | None = None,
+    extra: Sequence[Source] = (),
 ) -> list[Source]:
     """The socket at ``socket_path`` (see ``channel.default_socket_path``), the signals and
     the keys (standard input, when it is a terminal; ``h`` writes its help to
-    ``help_stream``), in the order they are started: a socket that cannot be made leaves
-    nothing else set up."""
-    return [SocketSource(socket_path), SignalSource(), KeySource(help_stream=help_stream)]
+    ``help_stream``), then ``extra`` (GPIO buttons: ``player.buttons``), in the order they
+    are started: a socket that cannot be made leaves nothing else set up."""
+    keys = KeySource(help_stream=help_stream)
+    return [SocketSource(socket_path), SignalSource(), keys, *extra]

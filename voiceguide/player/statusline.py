@@ -34,6 +34,7 @@ STATES = {
     "playing": "playing",
     "paused": "paused",
     "waiting": "waiting for ready (Enter)",
+    "waiting-start": "waiting for start",
     "reconnecting": "reconnecting",
     "resuming": "resuming",
     "finished": "finished",
@@ -105,11 +106,18 @@ class Journal:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.last_ms: int | None = None
+        self.held = False  # "waiting for start" was written (play --wait-start)
 
     def tick(self, status: dict[str, Any], timeline: Timeline, every: tuple[Part, ...]) -> None:
         """Write the parts begun since the last tick (all passed going forward; the one
-        landed in after a step back)."""
+        landed in after a step back), and when the play waits for start and starts."""
         ms = file_ms(status)
+        held = status.get("state") == "waiting-start"
+        if held != self.held:
+            self.held = held
+            what = "waiting for start" if held else "started"
+            at = ms if held or self.last_ms is None else self.last_ms  # where it waited
+            self.stream.write(f"{clock(at - timeline.origin_ms)} {what}\n")
         if self.last_ms is None or ms < self.last_ms:
             begun = [p for p in every if p.start_ms <= ms < p.end_ms][:1]
         else:
