@@ -121,7 +121,10 @@ def test_a_command_is_built_when_it_is_used(tmp_path: Path) -> None:
 def test_errors_are_one_line_and_an_exit_code(tmp_path: Path) -> None:
     missing, _ = run_cli("export", "no-such-routine", cwd=tmp_path)
     assert missing.returncode == 3
-    assert missing.stderr.startswith("voiceguide: no-such-routine:1:1: no such script")
+    assert missing.stderr.strip() == (  # no made-up line and column
+        "voiceguide: no such script: no-such-routine "
+        "(not a file nor a built-in routine; see 'voiceguide routines')"
+    )
     assert len(missing.stderr.splitlines()) == 1
 
     engine, _ = run_cli("voices", "--engine", "nope", cwd=tmp_path)  # the registry's words
@@ -131,7 +134,7 @@ def test_errors_are_one_line_and_an_exit_code(tmp_path: Path) -> None:
 
     debug, _ = run_cli("--debug", "export", "no-such-routine", cwd=tmp_path)
     assert debug.returncode == 1
-    assert "Traceback" in debug.stderr and "ScriptError" in debug.stderr
+    assert "Traceback" in debug.stderr and "NoSuchScript" in debug.stderr
 
     script = write(tmp_path, SCRIPT)
     usage, _ = run_cli("export", str(script), "--bitrate", "fast", cwd=tmp_path)

@@ -222,9 +222,11 @@ steps:
     assert issue.measured_ms == 200 + 60 * len(
         "This sentence is far too long to say in one second."
     )
-    text = str(issue)
-    assert ":6:9: cue 'This sentence" in text
-    assert "needs 3.26s but only 1.00s are free before the end of the step" in text
+    assert str(issue).endswith(  # the cue's own line, in routine time
+        ":6:9: the cue 'This sentence is far too long to say ...' at 0:09 in 'Short' "
+        "needs 3.26s but only 1.00s are free before the end of the step at 0:10"
+    )
+    assert issue.fix == "move the cue to before_end: 4s (the nearest time it fits)"
 
 
 def test_compiling_is_deterministic_and_round_trips_through_json(

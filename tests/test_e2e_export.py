@@ -333,7 +333,7 @@ def test_export_refuses_cues_that_do_not_fit_and_writes_nothing(tmp_path: Path) 
     target = tmp_path / "refused.mp3"
     proc = vg("export", str(script), "-o", str(target))
     assert proc.returncode == ExitCode.CUE_FIT
-    assert f"{script}:6:9: cue 'This sentence" in proc.stderr
+    assert f"{script}:6:9: the cue 'This sentence" in proc.stderr
     assert "only 1.00s are free before the end of the step" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not target.exists()

@@ -6,6 +6,7 @@ it into that line and an exit code (see ``voiceguide.cli``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -54,10 +55,38 @@ class ScriptError(VoiceguideError, ValueError):
         super().__init__(f"{where}: {what}")
 
 
+class NoSuchScript(ScriptError):
+    """The script named is neither a file nor a built-in routine: no line or column to name."""
+
+    BUILTIN = "not a file nor a built-in routine; see 'voiceguide routines'"
+
+    def __init__(self, path: Path | str, why: str = BUILTIN) -> None:
+        self.path = str(path)
+        self.line = self.column = 0
+        self.field = None
+        self.message = why
+        shown = f"no such script: {self.path}"
+        Exception.__init__(self, f"{shown} ({why})" if why else shown)
+
+
 class CueFitError(VoiceguideError):
-    """One or more cues do not fit before the next one (raised by export; check reports)."""
+    """One or more cues do not fit before the next one (raised by export; check reports).
+
+    ``issues`` are the compiler's fit issues, each with the script position of its cue."""
 
     exit_code = ExitCode.CUE_FIT
+
+    def __init__(self, message: str, issues: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.issues = tuple(issues)
+
+
+class StrictWarnings(VoiceguideError):
+    """``check --strict`` found warnings: the exit code of the error they resemble."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class EngineError(VoiceguideError, RuntimeError):

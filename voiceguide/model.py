@@ -103,6 +103,7 @@ class BreathPattern:
     inhale_text: str = _WORDS.breathe_in
     hold_text: str = _WORDS.hold
     exhale_text: str = _WORDS.breathe_out
+    slow_to_where: Where = NOWHERE  # where the script sets ``slow_to`` (check warns there)
 
     @property
     def cycle_ms(self) -> int:

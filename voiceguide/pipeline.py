@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import ScriptError
+from voiceguide.errors import NoSuchScript
 from voiceguide.export.bitrate import DEFAULT_BITRATE
 from voiceguide.paths import scripts_dir
 
@@ -49,9 +49,7 @@ def resolve_script(name: str | Path) -> Path:
     for candidate in builtin_scripts():
         if candidate.stem == str(name):
             return candidate
-    raise ScriptError(
-        path, 1, 1, "no such script file or built-in routine (see 'voiceguide routines')"
-    )
+    raise NoSuchScript(path)
 
 
 def open_bank() -> SpeechCache:

@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from voiceguide.cli.options import Engine, Script, Voice
-from voiceguide.errors import CueFitError
+
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Warnings are errors: exit 3 (script) or 4 (cues that do not fit)."
+    ),
+]
 
 
-def check(script: Script, engine: Engine = None, voice: Voice = None) -> None:
-    """Validate SCRIPT and measure every cue; exit non-zero on errors or cues that don't fit."""
+def check(
+    script: Script, engine: Engine = None, voice: Voice = None, strict: Strict = False
+) -> None:
+    """Validate SCRIPT and measure every cue; exit non-zero on errors or cues that don't fit.
+
+    Each cue that does not fit, and each warning (a cue that is never spoken, a slow_to
+    that speeds the breathing up), is printed at its script line with its fix.
+    """
+    from voiceguide.compile.report import check_report, plural
     from voiceguide.pipeline import compile_script
     from voiceguide.units import clock
 
     routine, compiled, _ = compile_script(script, engine=engine, voice=voice)
     tl = compiled.timeline
-    if compiled.issues:
-        for issue in compiled.issues:
-            typer.echo(str(issue))
-        raise CueFitError(f"{len(compiled.issues)} cue(s) do not fit")
+    report = check_report(routine, compiled, strict=strict)
+    for line in report.lines:
+        typer.echo(line)
+    if report.error is not None:
+        raise report.error
     speech = len(tl.speech)
     typer.echo(
-        f"{script}: ok: {len(routine.steps)} steps, {speech} spoken cues, "
+        f"{script}: ok: {plural(len(routine.steps), 'step')}, {plural(speech, 'spoken cue')}, "
         f"routine {clock(tl.duration_ms - tl.origin_ms)} from 0:00 "
         f"(file {clock(tl.duration_ms)}, intro {clock(tl.origin_ms)})"
     )

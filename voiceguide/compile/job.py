@@ -27,8 +27,10 @@ def refuse_misfits(compiled: Compiled, consequence: str) -> None:
     """Raise CueFitError, listing them, if cues of ``compiled`` do not fit; ``consequence``
     ends its first line ("nothing was exported", "run 'voiceguide check'")."""
     if compiled.issues:
-        lines = "\n".join(str(i) for i in compiled.issues)
-        raise CueFitError(f"{len(compiled.issues)} cue(s) do not fit; {consequence}:\n{lines}")
+        lines = "\n".join(f"{i}\n  fix: {i.fix}" if i.fix else str(i) for i in compiled.issues)
+        n = len(compiled.issues)
+        did = "1 cue does" if n == 1 else f"{n} cues do"
+        raise CueFitError(f"{did} not fit; {consequence}:\n{lines}", compiled.issues)
 
 
 class Compiling:

@@ -5,13 +5,12 @@ guesses; a bank that speaks ahead is first told every text, in the order they ar
 (``texts_ahead``). Cues that do not fit before the next speech (or before their step ends)
 are collected as ``FitIssue``s (``voiceguide.compile.cuefit``).
 
-Layout of a step (each side of a sided step is laid out the same way):
-chime at the start -> instruction (or the "switch sides" line) -> start cues, one after
-another -> the breathing pacer (``voiceguide.compile.pacer``), from the next whole 100 ms after a
-short gap; cues at fixed offsets, halfway, before the end, every N seconds, or locked to
-breaths are placed where they belong. Countdown ticks fill the last seconds. An optional
-rest follows each step but the last, inside that step's chapter, with its "Next: ..."
-preview.
+Layout of a step (each side of a sided step is laid out the same way): chime at the start
+-> instruction (or the "switch sides" line) -> start cues, one after another -> the
+breathing pacer (``voiceguide.compile.pacer``), from the next whole 100 ms after a short
+gap; cues at fixed offsets, halfway, before the end, every N seconds, or locked to breaths
+are placed where they belong. Countdown ticks fill the last seconds. An optional rest
+follows each step but the last, inside that step's chapter, with its "Next: ..." preview.
 """
 
 from __future__ import annotations
@@ -23,14 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.breath import schedule
-from voiceguide.compile.cuefit import FitIssue, Placed, fit_issues
+from voiceguide.compile.cuefit import FitIssue, Placed, fit_issues, routine_time
 from voiceguide.compile.pacer import pace
 from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
 from voiceguide.model import CueKind, Routine, Step, VoiceSettings, Where, voices_of
 from voiceguide.speakable import speakable
 from voiceguide.timeline import Chapter, SidePart, Silence, Speech, Timeline, Tone, ToneName
-from voiceguide.units import clock_ms, ms_to_frames
+from voiceguide.units import ms_to_frames
 from voiceguide.voices.base import Clip, PreparingBank, SpeechBank
 from voiceguide.words import DEFAULT_LANGUAGE, phrases
 
@@ -109,6 +108,8 @@ class _Builder:
         where: Where,
         limit: int,
         limit_name: str,
+        part: int = 0,
+        cycle: int | None = None,
     ) -> Speech:
         """Speak ``text`` (filled in) with ``voice`` from ``start``; the Speech placed."""
         if len(text) > MAX_TEXT_CHARS:
@@ -127,7 +128,7 @@ class _Builder:
         if clip.pending is not None and clip.key not in self.pending:
             self.pending[clip.key] = (clip, where)
         speech = Speech(start, clip.duration_ms, text, step, cue, voice, spoken)
-        self.placed.append(Placed(speech, where, limit, limit_name))
+        self.placed.append(Placed(speech, where, limit, limit_name, part, cycle))
         return speech
 
     def tone(self, name: ToneName, start: int, duration: int, step: int | None) -> None:
@@ -206,7 +207,7 @@ class _Builder:
         """The whole timeline (the prefix up to the end) and its fit issues."""
         timeline = self.prefix(self.lay_out())
         names = [step.name for step in self.routine.steps]
-        issues = tuple(fit_issues(self.placed, names))
+        issues = tuple(fit_issues(self.placed, names, self.origin or 0))
         return Compiled(timeline, issues, tuple(self.pending.values()))
 
     def step(self, index: int, step: Step, start: int) -> int:
@@ -258,8 +259,7 @@ class _Builder:
         wait = step.wait
         assert wait is not None
         limit = 1 << 62  # nothing follows within the wait: only the next speech limits it
-        # all of it, while waiting
-        values = values | {"remaining": WORDS.duration(step.duration_ms)}
+        values = values | {"remaining": WORDS.duration(step.duration_ms)}  # all of it: waiting
         if step.sides:
             values = values | {"side": step.sides[0], "other_side": step.sides[1]}
         if step.chime:
@@ -294,7 +294,8 @@ class _Builder:
         opening: str | None,
     ) -> None:
         where_end = "the end of the step" if first or not step.sides else "the end of the side"
-        end_name = f"{where_end} at {clock_ms(h1)}"
+        end_name = f"{where_end} at {routine_time(h1 - (self.origin or 0))}"
+        cycles: dict[int, int] = {}  # a pacer word's start -> its breathing cycle
 
         def say(text: str, at: int, cue: str, where: Where, voice: VoiceSettings) -> Speech:
             filled = _fill(text, values | {"remaining": WORDS.duration(h1 - at)})
@@ -307,6 +308,8 @@ class _Builder:
                 where=where,
                 limit=h1,
                 limit_name=end_name,
+                part=h0,
+                cycle=cycles.get(at),
             )
 
         if step.chime:
@@ -335,7 +338,9 @@ class _Builder:
                 say(cue.text, at, cue.kind.value, cue.where, cue.voice or step.voice)
         if step.breathing:
             pace_start = -(-(chain_end + PACER_GAP_MS) // 100) * 100
-            pace(index, step, schedule(step.breathing, pace_start, h1), say, self.tone)
+            phases = schedule(step.breathing, pace_start, h1)
+            cycles.update((ph.start_ms, ph.cycle) for ph in phases)
+            pace(index, step, phases, say, self.tone)
         for k in range(1, step.countdown + 1):
             at = h1 - k * 1000
             if at > h0:

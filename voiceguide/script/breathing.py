@@ -66,6 +66,7 @@ def breathing(
         kw["spoken_cycles"] = f.integer(m["spoken_cycles"], f"{field}.spoken_cycles", 0, 1000)
     if "slow_to" in m:
         kw["slow_to_bpm"] = f.number(m["slow_to"], f"{field}.slow_to", 1.0, 30.0)
+        kw["slow_to_where"] = f.where(m["slow_to"])
     if "tones" in m:
         kw["tones"] = f.boolean(m["tones"], f"{field}.tones")
     for key, attr in (

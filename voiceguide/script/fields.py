@@ -53,6 +53,8 @@ class Fields:
                     if hint
                     else f" (allowed: {', '.join(sorted(allowed))})"
                 )
+                if node.value[key].value is None and " " in key:  # `{say: a, b}`: "b" a key
+                    extra = f": {COMMA_SLIP}"
                 raise self.fail(
                     node.keys[key],
                     f"unknown field {excerpt(key)}{extra}",
@@ -68,6 +70,12 @@ class Fields:
 
     def text(self, node: Node, field: str, limit: int = limits.MAX_TEXT_CHARS) -> str:
         """Text on one line (runs of white space become one space), at most ``limit`` long."""
+        if (
+            isinstance(node.value, dict)
+            and node.value
+            and not any(v.value is not None for v in node.value.values())
+        ):  # `say: {remaining}`: YAML's mapping of "remaining" to nothing
+            raise self.fail(node, f"expected text, got a mapping: {brace_slip(node)}", field)
         if (
             isinstance(node.value, bool)
             or node.value is None
@@ -176,6 +184,20 @@ class Fields:
             if name in SIDED_FIELDS and not sided:
                 raise self.fail(node, f"{{{name}}} is only known in a step with sides", field)
         return text
+
+
+COMMA_SLIP = (
+    "this looks like YAML read a comma in unquoted text inside {...} as the end of the "
+    "text: put the text in quotes"
+)
+
+
+def brace_slip(node: Node) -> str:
+    """What an error says of ``{name}`` in unquoted text, which YAML reads as a mapping."""
+    names = " ".join("{" + excerpt(k, quote=False, limit=20) + "}" for k in node.value)
+    return (
+        f"this looks like YAML read {names} in unquoted text as a mapping: put the text in quotes"
+    )
 
 
 def kind(node: Node) -> str:

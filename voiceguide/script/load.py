@@ -3,18 +3,23 @@ the model, through the composer and the readers, with any error at ``file:line:c
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from voiceguide import limits
-from voiceguide.errors import ScriptError
+from voiceguide.errors import NoSuchScript, ScriptError
 from voiceguide.model import Routine
 from voiceguide.script.compose import FORBIDDEN, compose, forbidden, position
 from voiceguide.script.fields import Fields
 from voiceguide.script.includes import Context, context
 from voiceguide.script.messages import excerpt
 from voiceguide.script.routine import routine
+
+# ``say: {side} first``: a value that starts with a brace is a mapping to YAML
+BRACED = re.compile(r"(?:^|[:\-,\[{])\s*\{[^{}:,]*\}\s*[^\s,}\]#]")
+BRACE_HINT = "this looks like YAML read {...} in unquoted text as a mapping: put the text in quotes"
 
 
 def parse_script(text: str, path: Path) -> Routine:
@@ -34,6 +39,9 @@ def _parse(text: str, path: Path, stack: tuple[Path, ...], ctx: Context) -> Rout
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = excerpt(exc.problem or exc.context, quote=False, limit=120)
+        lines = text.split("\n")
+        if 0 < line <= len(lines) and BRACED.search(lines[line - 1]):
+            problem += f"; {BRACE_HINT}"
         raise ScriptError(path, line, column, f"YAML syntax: {problem}") from None
     except yaml.reader.ReaderError as exc:
         line, column = position(text, min(exc.position, len(text)))
@@ -58,7 +66,7 @@ def _load(path: Path, stack: tuple[Path, ...], ctx: Context) -> Routine:
         with path.open("rb") as f:
             data = f.read(limits.MAX_SCRIPT_BYTES + 1)
     except FileNotFoundError:
-        raise ScriptError(path, 1, 1, "no such script file") from None
+        raise NoSuchScript(path, "") from None
     except OSError as exc:
         raise ScriptError(path, 1, 1, f"cannot read: {exc.strerror}") from None
     if len(data) > limits.MAX_SCRIPT_BYTES:
