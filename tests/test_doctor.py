@@ -150,6 +150,7 @@ def test_all_pass_with_espeak_and_a_sound_server(pulse: PulseServer, tmp_path: P
     sinks = checks["audio pacat"]
     assert sinks["status"] == "ok" and "(default: vgtest)" in sinks["detail"]
     assert any(item.startswith("* vgtest") for item in sinks["items"])
+    assert checks["audio output"]["status"] == "ok", checks["audio output"]
     assert checks["cache"]["status"] == "ok"
     assert checks["socket"]["status"] == "ok"
     assert checks["versions"]["data"]["voiceguide"]
@@ -190,27 +191,43 @@ def test_play_on_a_device_that_does_not_exist_fails(pulse: PulseServer, tmp_path
     assert checks["tone"]["status"] == "fail" and checks["tone"]["fix"]
 
 
-def test_no_sound_tools_and_a_broken_alsa_config_fail_with_their_fixes(tmp_path: Path) -> None:
-    """PortAudio aborts on the empty ALSA configuration: doctor lives on to say so."""
+def no_sound_env(tmp_path: Path, alsa: str) -> dict[str, str]:
+    """No sound server answers, no pacat or aplay on PATH, ALSA configured by ``alsa``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "ALSA_"))}
-    env = env_for(
+    (tmp_path / "bin").mkdir()
+    return env_for(
         tmp_path,
         clean,
         PULSE_SERVER=f"unix:{tmp_path / 'nobody'}",
         PULSE_CLIENTCONFIG=str(write(tmp_path, "autospawn = no\n", "client.conf")),
-        ALSA_CONFIG_PATH=str(write(tmp_path, "", "empty.conf")),
+        ALSA_CONFIG_PATH=alsa,
         PATH=str(tmp_path / "bin"),
     )
-    (tmp_path / "bin").mkdir()
-    code, checks = report("--play", "--output", "pacat", env=env)
+
+
+def test_no_sound_server_fails_with_the_command_that_brings_one(tmp_path: Path) -> None:
+    pulse_default = write(tmp_path, "pcm.!default { type pulse }\n", "asound.conf")
+    code, checks = report(env=no_sound_env(tmp_path, f"/usr/share/alsa/alsa.conf:{pulse_default}"))
     assert code == ExitCode.ERROR
     assert checks["audio pacat"]["status"] == "warn"
     assert checks["audio pacat"]["fix"] == "sudo apt-get install pulseaudio-utils"
-    assert checks["tone"]["status"] == "fail"
+    assert checks["audio aplay"]["fix"] == "sudo apt-get install alsa-utils"
+    opened = checks["audio output"]
+    assert opened["status"] == "fail" and "no audio output works" in opened["detail"]
+    assert opened["fix"] == "sudo apt-get install pulseaudio pulseaudio-utils"
+
+
+def test_a_broken_alsa_config_crashing_portaudio_is_reported(tmp_path: Path) -> None:
+    """PortAudio aborts on an empty ALSA configuration: doctor lives on to say so."""
+    code, checks = report(env=no_sound_env(tmp_path, str(write(tmp_path, "", "empty.conf"))))
+    assert code == ExitCode.ERROR
     portaudio = checks["audio sounddevice"]
+    assert portaudio["status"] == "warn"
     assert "crashed (signal SIGABRT)" in portaudio["detail"]
     assert portaudio["fix"] == "unset ALSA_CONFIG_PATH"
-    assert checks["audio output"]["status"] == "fail"
+    opened = checks["audio output"]
+    assert opened["status"] == "fail" and "crashed (signal SIGABRT)" in opened["detail"]
+    assert opened["fix"] == "unset ALSA_CONFIG_PATH"
 
 
 # ------------------------------------------------------------------- end to end: parts

@@ -3,10 +3,11 @@
 ``python -m voiceguide.doctor.probe WHAT ...`` does one thing and prints one line of JSON
 after ``MARK``: ``engine NAME`` lists an engine's voices and speaks WORD with its default
 voice, straight from the engine (no speech cache); ``outputs`` lists the audio outputs and
-why a backend has none (``outputs bare``: without PortAudio); ``tone OUTPUT [DEVICE]`` plays
-the step chime. A native library that hangs is killed at the time limit, and one that
-crashes (PortAudio aborts on a broken ALSA configuration) is reported: doctor goes on.
-``run`` is the parent's side.
+why a backend has none (``outputs bare``: without PortAudio); ``open OUTPUT [DEVICE]``
+opens an output and closes it unheard; ``tone OUTPUT [DEVICE]`` plays the step chime on it.
+A native library that hangs is killed at the time limit, and one that crashes (PortAudio
+aborts on a broken ALSA configuration) is reported: doctor goes on. ``run`` is the
+parent's side.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ def outputs(portaudio: bool = True) -> dict[str, Any]:
     return {"devices": found, "problems": problems, "portaudio": version}
 
 
-def tone(output: str, device: str | None) -> dict[str, Any]:
-    """Play the step chime on ``output`` (``device``) and return once it has been heard."""
+def tone(output: str, device: str | None, play: bool = True) -> dict[str, Any]:
+    """Open ``output`` (``device``) and, with ``play``, play the step chime on it and return
+    once it has been heard; without, close it unheard (opening is what fails on a machine
+    that cannot play)."""
     import numpy as np
 
     from voiceguide.errors import AudioDeviceError
@@ -94,6 +97,8 @@ def tone(output: str, device: str | None) -> dict[str, Any]:
 
     try:
         with open_output(output, device) as out:
+            if not play:
+                return {"output": out.name}
             out.start(pull)
             while out.pulled_frames() < chime.size and out.failed is None:
                 time.sleep(0.02)  # the parent's time limit bounds a device that takes nothing
@@ -111,8 +116,8 @@ def main() -> None:
         result = engine(args[0])
     elif what == "outputs":
         result = outputs(portaudio=args != ["bare"])
-    elif what == "tone":
-        result = tone(args[0], args[1] if len(args) > 1 else None)
+    elif what in ("tone", "open"):
+        result = tone(args[0], args[1] if len(args) > 1 else None, play=what == "tone")
     else:
         raise SystemExit(f"unknown probe {what!r}")
     sys.stdout.write(MARK + json.dumps(result) + "\n")

@@ -42,10 +42,8 @@ def plan(options: Options) -> list[tuple[str, Callable[[], list[Check]]]]:
         ("engines", partial(engine_checks, options.timeout)),
         ("audio", partial(output_checks, options.timeout)),
     ]
-    if options.play:
-        checks.append(
-            ("tone", partial(tone_check, options.output, options.device, options.timeout))
-        )
+    opening = partial(tone_check, options.output, options.device, options.timeout, options.play)
+    checks.append(("tone" if options.play else "audio output", opening))
     checks += [("cache", cache_check), ("socket", partial(socket_check, options.socket))]
     if options.buttons is not None:
         checks.append(("buttons", partial(buttons_check, options.buttons)))
