@@ -11,6 +11,7 @@ exact level (``render.cached_level``) follows. A stop saves the position for
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +75,7 @@ def play_routine(
     from voiceguide.player.hub import ControlHub
     from voiceguide.player.library_noise import library_noise_counted
     from voiceguide.player.output import open_output
+    from voiceguide.player.reopening import open_waiting
     from voiceguide.player.session import Session
     from voiceguide.player.sources import player_sources
     from voiceguide.player.statusline import StatusLine, terminal_stderr
@@ -85,7 +87,11 @@ def play_routine(
         if terminal is not None:
             stack.callback(terminal.close)
         stack.enter_context(library_noise_counted())
-        out = open_output(output, device, fast=fast)
+        out = open_waiting(  # a device not there yet (a boot) is waited for too
+            lambda: open_output(output, device, fast=fast),
+            DEVICE_WAIT_SECONDS if device_wait is None else device_wait,
+            lambda line: print(f"voiceguide: {line}", file=sys.stderr, flush=True),
+        )
         stack.callback(out.close)  # the device is released however the play ends
         session = Session(
             timeline,
@@ -115,6 +121,7 @@ def play_routine(
         sources = player_sources(socket, terminal, [buttons] if buttons is not None else [])
         with ControlHub(sources, status=session.status) as hub:
             shown.start()
+            session.on_command = lambda c, did: shown.control(c.action.value, c.origin.value, did)
             try:
                 result = session.run(hub)
             finally:  # before the last words are printed, and after Ctrl-C too

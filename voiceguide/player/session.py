@@ -96,6 +96,8 @@ class Session(Transport):
         self.device_failures = 0  # audio devices lost or stalled, and reopened
         self.on_progress = on_progress
         self.last: str | None = None  # what the last command did, for ``ctl status``
+        # told of each command acted on (not STATUS) and what it did (None: nothing)
+        self.on_command: Callable[[Command, str | None], None] | None = None
         self._parts: tuple[Timeline, tuple[Part, ...]] | None = None
         self.held = hold  # waiting for start: paused, and the first resume begins the play
         self.paused = hold
@@ -248,6 +250,8 @@ class Session(Transport):
             did = w.did_ready
         if did is not None:
             self.last = did
+        if self.on_command is not None:
+            self.on_command(command, did)
 
     # -- the loop ------------------------------------------------------------------
     def run(self, hub: ControlHub) -> PlayResult:

@@ -5,7 +5,8 @@ second and only when it changes: the routine, the part being done (the step and 
 the time left in it as a bar and as m:ss, the next part, the volume, the state, and what
 the last key did. It is drawn with rich, imported only then. Without a terminal nothing is
 drawn: one line per part goes to standard error as it begins ("0:00 Cat-Cow Stretch"),
-for a journal.
+for a journal, and one per control action, with where it came from and what it did
+("voiceguide: next (socket) -> skipped to Child's Pose").
 
 Everything comes from ``Session.status()``, read on a thread of its own (a terminal that
 blocks, as after Ctrl-S, holds up only that thread) and from the timeline, for the parts'
@@ -14,6 +15,7 @@ lengths when the status does not give them.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import re
@@ -129,6 +131,14 @@ class Journal:
             self.stream.flush()
 
 
+CONTROL_LINE = re.compile(r"^voiceguide: [a-z-]+ \([a-z]+\) -> \S")  # a control action
+
+
+def control_text(action: str, origin: str, did: str | None) -> str:
+    """The journal's line for a control action: its word, where it came from, its effect."""
+    return f"voiceguide: {action} ({origin}) -> {did or 'no effect'}"
+
+
 def terminal_stderr() -> TextIO | None:
     """Standard error's terminal as a stream of its own (a duplicate of fd 2), or None when
     standard error is not a terminal.
@@ -164,6 +174,7 @@ class StatusLine:
         self._thread: threading.Thread | None = None
         self._console: Any = None
         self._shown = ""
+        self._actions: collections.deque[str] = collections.deque()  # journal lines to write
 
     def start(self) -> None:
         if self.live:
@@ -182,11 +193,26 @@ class StatusLine:
             self._thread.join(timeout=2.0)
             self._thread = None
         with contextlib.suppress(OSError, ValueError):
+            self._write_actions()  # those of the last moments (a stop)
+        with contextlib.suppress(OSError, ValueError):
             if self._console is not None:
                 self.stream.write("\r\x1b[2K")
                 self._console.show_cursor(True)
                 self.stream.flush()
                 self._console = None
+
+    def control(self, action: str, origin: str, did: str | None) -> None:
+        """Journal a control action (``control_text``), from the player's thread: written
+        by the status thread, before the part it leads to. Nothing on a terminal, whose
+        line shows the last one's effect."""
+        if self.journal is not None:
+            self._actions.append(control_text(action, origin, did))
+
+    def _write_actions(self) -> None:
+        if self._actions:
+            while self._actions:
+                self.stream.write(self._actions.popleft() + "\n")
+            self.stream.flush()
 
     def journal_end(self, position_ms: int) -> None:
         """Journal the parts begun up to where the play ended (file time ``position_ms``):
@@ -208,6 +234,7 @@ class StatusLine:
         """Read the status once and show it."""
         status = self.status()
         if self.journal is not None:
+            self._write_actions()
             self.journal.tick(status, self.timeline(), self.parts())
             return
         self._draw(status, part_span(status, self.parts()))

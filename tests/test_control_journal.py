@@ -1,0 +1,96 @@
+"""Without a terminal (a service's journal), a play writes one line per control action on
+stderr, with where it came from and what it did, among its lines per part."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ctl, write
+from voiceguide.errors import ExitCode
+from voiceguide.player.statusline import CONTROL_LINE, JOURNAL_LINE, control_text
+
+ROUTINE = """title: Journal Test
+voice: {engine: fake}
+steps:
+  - {name: Warm Up, duration: 60s, say: Begin.}
+  - {name: Cool Down, duration: 60s, say: Slow down.}
+"""
+
+
+def until(sock: Path, proc: subprocess.Popen[str], ok: Callable[[dict[str, Any]], bool]) -> None:
+    """Poll the player's status until ``ok`` holds (the player still running)."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, proc.communicate()[1]
+        status: dict[str, Any] = json.loads(ctl("status", sock))
+        if ok(status):
+            return
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def test_each_control_action_is_a_journal_line(tmp_path: Path) -> None:
+    script = write(tmp_path, ROUTINE)
+    sock = tmp_path / "s.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "play", str(script), "--output", "null"]
+        + ["--socket", str(sock)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        until(sock, proc, lambda s: s["state"] == "playing")
+        ctl("pause", sock)
+        until(sock, proc, lambda s: s["state"] == "paused")
+        ctl("pause", sock)  # paused already: nothing to do, still journaled
+        ctl("resume", sock)
+        until(sock, proc, lambda s: s["state"] == "playing")
+        ctl("next", sock)
+        until(sock, proc, lambda s: s["step"] == "Cool Down")
+        ctl("volume-down", sock)
+        until(sock, proc, lambda s: s["volume_db"] == -3.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    lines = err.splitlines()
+    actions = [line for line in lines if CONTROL_LINE.match(line)]
+    assert actions == [
+        "voiceguide: pause (socket) -> paused",
+        "voiceguide: pause (socket) -> no effect",
+        "voiceguide: resume (socket) -> resumed",
+        "voiceguide: next (socket) -> skipped to Cool Down",
+        "voiceguide: volume-down (socket) -> -3 dB",
+        "voiceguide: stop (signal) -> stopping",
+    ], err
+    # the part a skip leads to comes after the skip; ``status`` asks are not journaled
+    assert lines.index("1:00 Cool Down") == lines.index(actions[3]) + 1, err
+    assert lines[-1] == "voiceguide: interrupted"
+    others = [line for line in lines[:-1] if not CONTROL_LINE.match(line)]
+    assert all(JOURNAL_LINE.match(line) for line in others), err
+
+
+def test_the_line_of_an_action() -> None:
+    assert control_text("next", "button", "skipped to Child's Pose") == (
+        "voiceguide: next (button) -> skipped to Child's Pose"
+    )
+    assert control_text("ready", "key", None) == "voiceguide: ready (key) -> no effect"
+    assert CONTROL_LINE.match(control_text("whats-next", "socket", "said what's next"))
+    assert not JOURNAL_LINE.match(control_text("pause", "socket", "paused"))
