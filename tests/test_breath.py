@@ -13,12 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import DurationBank, write
-from voiceguide.breath import STRETCH_STEP_MS, TOLERANCE, BreathPhase, Fit, fit, schedule
+from tests.conftest import SCRIPTS, DurationBank, write
+from voiceguide.breath import (
+    QUIET_END_MS,
+    STRETCH_STEP_MS,
+    TOLERANCE,
+    BreathPhase,
+    Fit,
+    fit,
+    schedule,
+)
 from voiceguide.compile import compile_routine
 from voiceguide.model import BreathPattern, Phase
 from voiceguide.script import load_script
-from voiceguide.timeline import Speech, Tone
+from voiceguide.timeline import Silence, Speech, Tone
 
 GAP_MS = 2000  # the most a part may end without breathing guidance
 
@@ -100,7 +108,7 @@ def test_the_last_cycle_rule(
 ) -> None:
     p = pattern(text, slow_to)
     assert fit(p, span_ms) == expected
-    phases = schedule(p, 1000, 1000 + span_ms)
+    phases = schedule(p, 1000, 1000 + span_ms + QUIET_END_MS)  # a part QUIET_END_MS longer
     last = cycles(phases)[-1] if phases else []
     assert [(ph.phase.value, ph.duration_ms) for ph in last] == last_phases
     if phases:
@@ -131,21 +139,21 @@ def test_breathing_lasts_to_the_end_of_any_part(
     span: int,
 ) -> None:
     p = BreathPattern(inhale, hold_in, exhale, hold_out, slow_to_bpm=slow_to)
-    end = start + span
-    phases = schedule(p, start, end)
+    phases = schedule(p, start, start + span)
+    end = start + span - QUIET_END_MS  # the breathing ends a moment before the part
     if not phases:  # the one exception: less room than one inhale, hold and exhale
-        assert span < inhale + hold_in + exhale
+        assert span - QUIET_END_MS < inhale + hold_in + exhale
         return
-    assert end - phases[-1].end_ms <= GAP_MS
+    assert start + span - phases[-1].end_ms <= GAP_MS
     assert phases[-1].end_ms == end
     assert phases[0].start_ms == start
     assert all(a.end_ms == b.start_ms for a, b in zip(phases, phases[1:], strict=False))
-    how = fit(p, span)
+    how = fit(p, end - start)
     order = [ph for ph, ms in zip(Phase, (inhale, hold_in, exhale, hold_out), strict=True) if ms]
     all_cycles = cycles(phases)
     assert len(all_cycles) == how.count
     # every boundary is rounded to 10 ms, which moves a cycle's start on the slowing curve too
-    growth = abs(slowed_ms(p, start, end, end) - p.cycle_ms) / span
+    growth = abs(slowed_ms(p, start, end, end) - p.cycle_ms) / (end - start)
     slack = 2 * STRETCH_STEP_MS * (1 + growth)
     for i, cycle in enumerate(all_cycles):
         last = i == len(all_cycles) - 1
@@ -184,7 +192,7 @@ steps:
     tl = compile_routine(routine, DurationBank()).timeline
     step = next(c for c in tl.chapters if c.step == 0)
     tones = [e for e in tl.events if isinstance(e, Tone) and e.tone in ("inhale", "hold", "exhale")]
-    assert tones[-1].end_ms == step.end_ms
+    assert tones[-1].end_ms == step.end_ms - QUIET_END_MS  # the chime after it starts in quiet
     assert tones[-1].tone == "hold"  # box breathing ends on its hold after the exhale
     # each cycle 16 s, shortened by less than 15 %
     inhales = [t for t in tones if t.tone == "inhale"]
@@ -198,3 +206,16 @@ steps:
     ]
     soften = [at for at, x in said if x == "Soften your shoulders."]
     assert soften == [t.start_ms for t in inhales[4::5]]
+
+
+def test_every_part_of_the_daily_routine_starts_out_of_quiet() -> None:
+    """The breathing ends QUIET_END_MS before its part: the next chime starts after a moment
+    of nothing sounding, where a cold start's player joins the routine as it is laid out
+    (``player.render_ahead``: QUIET_MS of quiet)."""
+    from voiceguide.player.render_ahead import QUIET_MS
+
+    tl = compile_routine(load_script(SCRIPTS / "daily.yaml"), DurationBank()).timeline
+    sounding = [(e.start_ms, e.end_ms) for e in tl.events if not isinstance(e, Silence)]
+    starts = sorted({c.start_ms for c in tl.chapters[1:]} | {p.start_ms for p in tl.sides})
+    for at in starts:
+        assert not [(a, b) for a, b in sounding if a < at < b + QUIET_MS], at

@@ -136,11 +136,12 @@ steps:
     tl = c.timeline
     tones = [(e.start_ms, e.tone, e.duration_ms) for e in tl.events if isinstance(e, Tone)]
     # no instruction: the pacer starts right away (200 ms lead + 800 ms gap, on 100 ms)
-    # and fills the 59 s to the end with six cycles of 9.83 s (4-0-6-0 shortened by 1.7 %)
-    assert tones[0] == (1000, "inhale", 3930)
-    assert tones[1] == (4930, "exhale", 5900)
+    # and fills the 58.7 s to 0.3 s before the end with six cycles of 9.78 s (4-0-6-0, 2.2 %
+    # shorter)
+    assert tones[0] == (1000, "inhale", 3910)
+    assert tones[1] == (4910, "exhale", 5870)
     assert len(tones) == 12
-    assert tones[-1][0] + tones[-1][2] == 60_000
+    assert tones[-1][0] + tones[-1][2] == 59_700
     s = speech(tl)
     assert [x for _, _, x in s] == ["Breathe in", "Breathe out"] * 2
 
@@ -186,7 +187,7 @@ steps:
     )
     tl = c.timeline
     inhales = [e for e in tl.events if isinstance(e, Tone) and e.tone == "inhale"]
-    assert inhales[0].duration_ms == 4090  # 4 s, the whole curve stretched 2 % to fill 3:00
+    assert inhales[0].duration_ms == 4080  # 4 s, the whole curve stretched 2 % to fill 3:00
     assert inhales[-1].duration_ms > 4500  # stretched towards 12 s cycles (5 per minute)
     soften = [t for t, _, x in speech(tl) if x == "Soften."]
     assert soften == [inhales[i].start_ms for i in range(2, len(inhales), 3)]

@@ -3,8 +3,10 @@
 The rule, in one sentence: the cycles are spread evenly over the part, each within
 ``TOLERANCE`` (15 %) of the pattern's length; where no whole number of cycles can do that,
 the cycles keep their length and the last exhale runs on to the end of the part. So the
-breathing guidance lasts to the end of every part. Only a part with less room than one
-inhale, hold and exhale has no breathing at all.
+breathing guidance lasts to the end of every part, but for ``QUIET_END_MS``: the next part's
+chime starts out of a moment of quiet, where a player that joins a routine laid out as it
+plays can join it (``player.render_ahead``). Only a part with less room than one inhale,
+hold and exhale has no breathing at all.
 
 With ``slow_to_bpm`` the pattern's length grows linearly over the part, from its own length
 to ``60 / slow_to_bpm`` seconds, every phase in proportion; the spread scales that slowing
@@ -23,6 +25,7 @@ from voiceguide.model import BreathPattern, Phase
 PHASE_ORDER = (Phase.INHALE, Phase.HOLD_IN, Phase.EXHALE, Phase.HOLD_OUT)
 STRETCH_STEP_MS = 10  # phase boundaries are rounded to 10 ms, so times stay readable
 TOLERANCE = 0.15  # how far a cycle may be stretched or shortened to fill its part
+QUIET_END_MS = 300  # the last exhale ends this long before its part does
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,13 @@ def fit(pattern: BreathPattern, span_ms: int) -> Fit:
     return Fit(whole, 1.0, long_exhale=True)
 
 
-def schedule(pattern: BreathPattern, start_ms: int, end_ms: int) -> list[BreathPhase]:
-    """All phases of the cycles that fill ``[start_ms, end_ms)`` (``fit``), in order."""
+def schedule(pattern: BreathPattern, start_ms: int, part_end_ms: int) -> list[BreathPhase]:
+    """All phases of the cycles that fill ``[start_ms, part_end_ms - QUIET_END_MS)``
+    (``fit``), in order."""
+    end_ms = part_end_ms - QUIET_END_MS
     span = end_ms - start_ms
+    if span <= 0:
+        return []
     how = fit(pattern, span)
     if how.count == 0:
         return []
