@@ -24,9 +24,9 @@ def check(
     Each cue that does not fit, and each warning (a cue that is never spoken, a slow_to
     that speeds the breathing up), is printed at its script line with its fix.
     """
+    from voiceguide.compile.lengths import lengths
     from voiceguide.compile.report import check_report, plural
     from voiceguide.pipeline import compile_script
-    from voiceguide.units import clock
 
     routine, compiled, _ = compile_script(script, engine=engine, voice=voice)
     tl = compiled.timeline
@@ -38,6 +38,5 @@ def check(
     speech = len(tl.speech)
     typer.echo(
         f"{script}: ok: {plural(len(routine.steps), 'step')}, {plural(speech, 'spoken cue')}, "
-        f"routine {clock(tl.duration_ms - tl.origin_ms)} from 0:00 "
-        f"(file {clock(tl.duration_ms)}, intro {clock(tl.origin_ms)})"
+        f"{lengths(tl).label()}"
     )

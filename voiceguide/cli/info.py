@@ -12,20 +12,30 @@ if TYPE_CHECKING:
     from voiceguide.voices.base import VoiceInfo
 
 
+GUESS_NOTE = "~ the file length is a guess until the routine is spoken (check, export or play it)"
+
+
 def routines() -> None:
-    """List the built-in routine scripts (use a name with plan, check or export)."""
+    """List the built-in routine scripts and their lengths (use a name with plan, check or
+    export): the routine from 0:00 to the end of its last step, the file intro and closing
+    included, as check and plan show them."""
+    from voiceguide.compile.lengths import lay_out_lengths
     from voiceguide.paths import scripts_dir
-    from voiceguide.pipeline import builtin_scripts
-    from voiceguide.script import load_script
-    from voiceguide.units import clock
+    from voiceguide.pipeline import builtin_scripts, load, open_bank
 
     root = scripts_dir()
-    for path in builtin_scripts():
-        routine = load_script(path)
-        total = sum(s.duration_ms for s in routine.steps)
-        total += routine.rest_ms * max(0, len(routine.steps) - 1)
-        name = str(path.relative_to(root).with_suffix(""))
-        typer.echo(f"{name:<40} {clock(total):>6}  {routine.title}")
+    bank = open_bank()
+    paths = builtin_scripts()
+    names = [str(path.relative_to(root).with_suffix("")) for path in paths]
+    width = max(map(len, names), default=0)
+    guessed = False
+    for name, path in zip(names, paths, strict=True):
+        routine = load(path)
+        found = lay_out_lengths(routine, bank)
+        guessed = guessed or found.guessed
+        typer.echo(f"{name:<{width}}  {found.label():<28} {routine.title}")
+    if guessed:
+        typer.echo(GUESS_NOTE)
 
 
 def voices(engine: Engine = None) -> None:

@@ -2,7 +2,10 @@
 
 The table numbers the steps from 1 (``voiceguide play --from 2`` starts at the second). An
 event of no step (``step`` null) is named by the chapter it is in: the intro's events are
-"Introduction", the outro's "Closing", as the chapters are.
+"Introduction", the outro's "Closing", as the chapters are. Both forms give the routine's
+two lengths (``voiceguide.compile.lengths``): the table as ``routine 10:00 · file 11:10``
+under its title, the JSON as ``routine_ms`` and ``file_ms``. Step names are never cut: the
+step column is as wide as the longest.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ def plan(
     ] = False,
 ) -> None:
     """Show when each cue is spoken: routine time (0:00 = first step), file time, step, cue."""
+    from voiceguide.compile.lengths import lengths
     from voiceguide.pipeline import compile_script
 
     _, compiled, _ = compile_script(script, engine=engine)
     tl = compiled.timeline
+    length = lengths(tl)
     if as_json:
         data = tl.to_json()
+        data["routine_ms"], data["file_ms"] = length.routine_ms, length.file_ms
         for event in data["events"]:
             event["step_name"] = step_name(tl, event["step"], event["start_ms"])
         data["issues"] = [str(i) for i in compiled.issues]
@@ -66,15 +72,17 @@ def plan(
         rows.append(
             (clock_ms(event.start_ms - tl.origin_ms), clock_ms(event.start_ms), step, cue, what)
         )
-    rows.append((clock_ms(tl.duration_ms - tl.origin_ms), clock_ms(tl.duration_ms), "", "end", ""))
+    rows.append(
+        (clock_ms(tl.duration_ms - tl.origin_ms), clock_ms(tl.duration_ms), "", "end of file", "")
+    )
     typer.echo(
         f"{tl.title}: time is the routine clock (0:00 = first step), file the time in the file"
     )
+    typer.echo(length.label())
     header = ("time", "file", "step", "cue", "text")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    widths[2] = min(widths[2], 28)
     for row in [header, *rows]:
-        cells = [row[i][: widths[i]].ljust(widths[i]) for i in range(4)]
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
         typer.echo(f"{cells[0]}  {cells[1]}  {cells[2]}  {cells[3]}  {row[4]}".rstrip())
     for issue in compiled.issues:
         typer.echo(f"does not fit: {issue}", err=True)
