@@ -343,3 +343,60 @@ def test_the_templates_are_package_data() -> None:
         "voiceguide.service.in",
         "voiceguide.timer.in",
     ]
+
+
+FAKE_SYSTEMCTL = """#!/bin/sh
+echo "$*" >> "$SYSTEMCTL_LOG"
+"""
+
+
+def test_with_a_manager_the_units_are_enabled_and_disabled(tmp_path: Path) -> None:
+    """Where systemctl reaches its manager it is run, in this order. No manager can be had
+    here (a container has none, and the user's own must not be touched), so ``systemctl``
+    on the PATH is a stand-in that records its arguments: what is tested is the sequence."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(FAKE_SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    log = tmp_path / "calls"
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SYSTEMCTL_LOG": str(log),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    done = vg("service", "install", "daily", "--at", "07:00", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "enabled voiceguide-daily.timer: plays every day at 07:00" in done.stdout.splitlines()
+    again = vg(
+        "service",
+        "install",
+        "daily",
+        "--on-button",
+        "--buttons",
+        str(write_buttons(tmp_path)),
+        env=env,
+    )
+    assert again.returncode == 0, again.stderr
+    gone = vg("service", "remove", "daily", env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert log.read_text().splitlines() == [
+        "--no-ask-password --user show-environment",
+        "--no-ask-password --user daemon-reload",
+        "--no-ask-password --user enable --now voiceguide-daily.timer",
+        "--no-ask-password --user show-environment",
+        "--no-ask-password --user disable --now voiceguide-daily.timer",  # --at no more
+        "--no-ask-password --user daemon-reload",
+        "--no-ask-password --user enable --now voiceguide-daily.service",
+        "--no-ask-password --user restart voiceguide-daily.service",
+        "--no-ask-password --user show-environment",
+        "--no-ask-password --user disable --now voiceguide-daily.service",
+        "--no-ask-password --user daemon-reload",
+    ]
+    assert list((tmp_path / "config" / "systemd" / "user").iterdir()) == []
+
+
+def write_buttons(folder: Path) -> Path:
+    path = folder / "buttons.toml"
+    path.write_text(BUTTONS, encoding="utf-8")
+    return path

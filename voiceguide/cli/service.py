@@ -132,6 +132,8 @@ def install(
     user = "" if system else "--user "
     typer.echo(f"journal: journalctl {user}-u {plan.spec.name}")
     account = units.invoking_account()
+    if system and account.uid == 0:
+        typer.echo("it plays as root: install it with sudo from your own account to play as you")
     if not system and not account.lingering:
         typer.echo(f"to play at boot without a login: loginctl enable-linger {account.name}")
 

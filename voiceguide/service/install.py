@@ -128,6 +128,12 @@ class Plan:
         return ["systemctl", *([] if self.system else ["--user"]), *args]
 
 
+def _quiet(command: list[str]) -> list[str]:
+    """``command`` (a systemctl one) as run from here: never waiting on a password prompt
+    (``--system`` without root fails, and says so, instead)."""
+    return [command[0], "--no-ask-password", *command[1:]]
+
+
 def _routine_arg(routine: str) -> tuple[str, str]:
     """The routine as the unit names it (a file's absolute path, or the built-in name as
     given), and its title; the routine's own error (exit 3) if it does not load."""
@@ -236,7 +242,7 @@ def systemctl_problem(plan: Plan) -> str | None:
         return "systemctl not found"
     try:
         done = subprocess.run(
-            plan.systemctl(["show-environment"]),
+            _quiet(plan.systemctl(["show-environment"])),
             capture_output=True,
             text=True,
             timeout=SYSTEMCTL_TIMEOUT_S,
@@ -256,7 +262,7 @@ def run_systemctl(commands: list[list[str]], *, check: bool = True) -> None:
     for command in commands:
         try:
             done = subprocess.run(
-                command,
+                _quiet(command),
                 capture_output=True,
                 text=True,
                 timeout=SYSTEMCTL_TIMEOUT_S,
