@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -400,3 +401,27 @@ def write_buttons(folder: Path) -> Path:
     path = folder / "buttons.toml"
     path.write_text(BUTTONS, encoding="utf-8")
     return path
+
+
+def test_the_units_command_plays_the_routine(tmp_path: Path) -> None:
+    """The ExecStart written is a working command: run as systemd would split it (on the
+    null output, as fast as it goes), it plays the routine to the end."""
+    script = write(
+        tmp_path,
+        "title: Unit Test\nvoice: {engine: fake}\nsteps:\n  - {name: One, duration: 3s}\n",
+        "unit test.yaml",
+    )
+    install(tmp_path / "units", str(script), "--at", "07:00")
+    lines = unit_lines(tmp_path / "units" / "voiceguide-unit-test.service")
+    command = shlex.split(next(x for x in lines if x.startswith("ExecStart=")).split("=", 1)[1])
+    assert command[0] == os.path.abspath(sys.executable) and command[4] == str(script)
+    done = subprocess.run(
+        [*command, "--output", "null", "--fast"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "finished"
