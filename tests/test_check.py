@@ -26,21 +26,24 @@ from voiceguide.model import Where
 from voiceguide.script import load_script
 from voiceguide.timeline import Speech
 
-# name: (script, the lines check prints ({path}: the script), exit code, with --strict)
+# name: (script, the lines check prints ({path}: the script), exit code, with --strict).
+# A breathing step of 31.8 s paces exactly three 10 s cycles of 4-0-6-0 from 1.5 s (after
+# the chime's lead and the gap) to 0.3 s before its end: the pacer's words at 1.5, 5.5,
+# 11.5 s ...
 CASES: dict[str, tuple[str, list[str], int, int]] = {
     "an automatic breath word runs into a cue: the cue's line, move it or fewer words": (
         """title: T
 steps:
   - name: Neck
-    duration: 40s
+    duration: 31.8s
     breathing: {pattern: 4-0-6-0, spoken_cycles: 3}
     cues:
-      - {at: 11.5s, say: Soft}
+      - {at: 12s, say: Soft}
 """,
         [
-            "{path}:7:9: the automatic 'Breathe in' at 0:11.12 in 'Neck' needs 0.80s but only "
-            "0.38s are free before the cue 'Soft' at 0:11.5",
-            "  fix: move the cue to at: 12s (the earliest time it fits), or set spoken_cycles: 1 "
+            "{path}:7:9: the automatic 'Breathe in' at 0:11.5 in 'Neck' needs 0.80s but only "
+            "0.50s are free before the cue 'Soft' at 0:12",
+            "  fix: move the cue to at: 13s (the earliest time it fits), or set spoken_cycles: 1 "
             "in the breathing of 'Neck'",
         ],
         4,
@@ -51,15 +54,15 @@ steps:
 intro: Hello.
 steps:
   - name: Neck
-    duration: 40s
+    duration: 31.8s
     breathing: 4-0-6-0
     cues:
       - {at: 10.5s, say: Roll the shoulders}
 """,
         [
             "{path}:8:9: the cue 'Roll the shoulders' at 0:10.5 in 'Neck' needs 1.28s but only "
-            "0.62s are free before the automatic 'Breathe in' at 0:11.12",
-            "  fix: move the cue to at: 12s (the earliest time it fits), or set spoken_cycles: 1 "
+            "1.00s are free before the automatic 'Breathe in' at 0:11.5",
+            "  fix: move the cue to at: 13s (the earliest time it fits), or set spoken_cycles: 1 "
             "in the breathing of 'Neck'",
         ],
         4,
@@ -349,6 +352,22 @@ def test_a_yaml_slip_suggests_quoting(tmp_path: Path, line: str, message: str) -
     with pytest.raises(ScriptError) as info:
         load_script(path)
     assert str(info.value) == f"{path}{message}"
+
+
+def test_a_before_end_longer_than_its_step_is_an_error_at_the_cue(tmp_path: Path) -> None:
+    """Not a warning: such a cue has no time in its step at all (exit 3)."""
+    path = write(
+        tmp_path,
+        "title: T\nsteps:\n  - name: A\n    duration: 30s\n    sides: true\n    cues:\n"
+        "      - {before_end: 20s, say: Hi}\n",
+    )
+    with pytest.raises(ScriptError) as info:
+        load_script(path)
+    assert str(info.value) == (
+        f"{path}:7:9: steps[0].cues[0]: before_end: 20s is not inside the side (15s): "
+        "give a time shorter than the side"
+    )
+    assert info.value.exit_code == ExitCode.SCRIPT
 
 
 # end to end: the real command, espeak-ng

@@ -17,7 +17,7 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1  # any other voiceguide error
     USAGE = 2  # bad command-line arguments (typer/click)
-    SCRIPT = 3  # the routine script is invalid
+    SCRIPT = 3  # the routine script is invalid or missing (and check --strict's warnings)
     CUE_FIT = 4  # cues do not fit (check, or export refusing to overlap speech)
     ENGINE = 5  # speech engine or voice missing or failing
     EXPORT = 6  # an output file could not be written

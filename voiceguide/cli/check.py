@@ -1,4 +1,10 @@
-"""``voiceguide check``: validate a script and report cues that do not fit."""
+"""``voiceguide check``: validate a script and report cues that do not fit, and warnings.
+
+Each cue that does not fit, and each warning (a cue that is never spoken, a ``slow_to`` that
+speeds the breathing up), is printed at its script line with its fix
+(``voiceguide.compile.report``). Exit 0: fine, warnings printed; 3: an invalid script, or
+warnings with ``--strict``; 4: cues that do not fit.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +25,7 @@ Strict = Annotated[
 def check(
     script: Script, engine: Engine = None, voice: Voice = None, strict: Strict = False
 ) -> None:
-    """Validate SCRIPT and measure every cue; exit non-zero on errors or cues that don't fit.
-
-    Each cue that does not fit, and each warning (a cue that is never spoken, a slow_to
-    that speeds the breathing up), is printed at its script line with its fix.
-    """
+    """Validate SCRIPT and measure every cue; each problem is printed with its fix."""
     from voiceguide.compile.lengths import lengths
     from voiceguide.compile.report import check_report, plural
     from voiceguide.pipeline import compile_script

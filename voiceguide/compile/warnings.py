@@ -98,7 +98,12 @@ def _why_silent(cue: Cue, step: Step) -> tuple[str, str]:
             f"after the end of the {where_in} ({span / 1000:g}s)",
             f"set from: to less than {span / 1000:g}s, or a shorter every:",
         )
-    return ("this cue is never spoken", "check its timing against the step")
+    if cue.kind in (CueKind.PHASE, CueKind.EVERY_BREATHS):
+        return (
+            f"this cue is never spoken: no breathing cycle is paced in the {where_in}",
+            f"lengthen the {where_in}, or shorten what is said before its breathing",
+        )
+    return ("this cue is never spoken", f"give it a time inside the {where_in}")
 
 
 def _speeds_up(pattern: BreathPattern) -> ScriptWarning:

@@ -154,10 +154,12 @@ def check_step(f: Fields, step: Step, node: Node, field: str) -> None:
     for i, cue in enumerate(step.cues):
         pos = (cue.where.line, cue.where.column)
         if cue.kind in (CueKind.AT, CueKind.BEFORE_END) and cue.offset_ms >= span:
+            part = "side" if step.sides else "step"
+            key = "at" if cue.kind is CueKind.AT else "before_end"
             raise f.fail(
                 pos,
-                f"offset {cue.offset_ms / 1000:g}s is not inside the "
-                f"{'side' if step.sides else 'step'} ({span / 1000:g}s)",
+                f"{key}: {cue.offset_ms / 1000:g}s is not inside the {part} "
+                f"({span / 1000:g}s): give a time shorter than the {part}",
                 f"{field}.cues[{i}]",
             )
         if cue.kind in (CueKind.EVERY_BREATHS, CueKind.PHASE) and step.breathing is None:
