@@ -229,13 +229,21 @@ def test_a_lossy_file_over_the_peak_is_encoded_again_before_it_replaces_the_targ
 
 
 def test_cues_start_at_their_scheduled_times(short: dict[str, Any]) -> None:
-    """Each spoken cue that follows a pause starts sounding at its planned millisecond."""
+    """Each spoken cue that follows a pause starts sounding at its planned millisecond
+    (one spoken over a breath tone, which sounds on to the end of its step, is not told
+    from the tone by its loudness alone, and is left out)."""
     x = sf.read(str(short["wav"]), dtype="float64")[0]
     events = [e for e in short["plan"]["events"] if e["kind"] == "speech"]
+    breaths = [
+        (e["start_ms"], e["start_ms"] + e["duration_ms"])
+        for e in short["plan"]["events"]
+        if e["kind"] == "tone" and e["tone"] in ("inhale", "exhale", "hold")
+    ]
     checked = 0
     previous_end = -10_000
     for e in events:
-        if e["start_ms"] - previous_end >= 500:
+        under_breath = any(a < e["start_ms"] < b for a, b in breaths)
+        if e["start_ms"] - previous_end >= 500 and not under_breath:
             at = ms_to_frames(e["start_ms"])
             before = x[at - ms_to_frames(120) : at - ms_to_frames(20)]
             after = x[at + ms_to_frames(20) : at + ms_to_frames(400)]
