@@ -5,12 +5,19 @@ then for real through the PulseAudio null sink, one named like a USB card's."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import SCRIPTS, vg
+from tests.conftest import SCRIPTS, ctl, vg, write
 from tests.pulse import PulseServer
 from voiceguide.errors import AudioDeviceError, ExitCode
 from voiceguide.player.device_names import chosen, is_stable_name, kinds, matches, resolve
@@ -248,3 +255,66 @@ def test_play_on_a_name_nothing_answers_to_is_exit_7(usb_sink: PulseServer) -> N
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "'bluetooth'" in lines[0] and "here: usb" in lines[0], lines[0]
+
+
+LATE = """title: Late Speaker
+voice: {engine: fake}
+intro: Good morning.
+steps:
+  - name: Talk
+    duration: 30s
+    say: Breathe.
+    cues:
+      - {every: 2s, from: 2s, say: Still here.}
+"""
+
+
+@pytest.mark.e2e
+def test_a_usb_speaker_plugged_in_after_the_start_is_found_by_name(
+    pulse: PulseServer, tmp_path: Path
+) -> None:
+    """As at boot: `play --device usb` before any USB card is there waits (``--device-wait``)
+    and plays on the card once it appears, looked up by its name again at each try."""
+    script = write(tmp_path, LATE)
+    sock = tmp_path / "ctl.sock"
+    args = ("--device", "usb", "--device-wait", "120", "--socket", str(sock))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "play", str(script), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=pulse.client_env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    module = ""
+    try:
+        first = lines.get(timeout=120)
+        assert "no audio device yet (no audio output answers to 'usb'" in first, first
+        module = pulse.pactl(
+            "load-module", "module-null-sink", f"sink_name={USB_SINK}", "rate=24000", "channels=1"
+        ).strip()
+        ready = lines.get(timeout=120)
+        assert ready.startswith("voiceguide: audio device ready after "), ready
+        deadline = time.monotonic() + 60
+        while not sock.exists() or json.loads(ctl("status", sock))["position_file_ms"] < 500:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        heard = dataclasses.replace(pulse, sink=USB_SINK, listener=None).record(4.0).wait()
+        assert float(np.max(np.abs(heard))) > 0.05, "nothing reached the USB sink"
+        ctl("stop", sock)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if module:
+            pulse.pactl("unload-module", module)
+    assert proc.returncode == 0
