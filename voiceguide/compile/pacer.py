@@ -1,9 +1,11 @@
 """The breathing pacer's part of a step's layout, for the compiler (``voiceguide.compile``).
 
-Over the phases ``breath.schedule`` times, it places a tone per phase (unless the pattern
-has none), the breath words ("Breathe in", "Hold", ...) for the first spoken cycles, and
-the cues locked to breaths, which replace the words where they fall. The words are the
-step's counting voice's (``counting_voice:``); the cues speak with their own voice.
+Over the phases ``breath.schedule`` times (the cycles spread over the timed part, to its
+end), it places a tone per phase (unless the pattern has none), the breath words ("Breathe
+in", "Hold", ...) for the first spoken cycles, and the cues locked to breaths, which replace
+the words where they fall: so words and cues follow the stretched or shortened cycles. The
+words are the step's counting voice's (``counting_voice:``); the cues speak with their own
+voice.
 """
 
 from __future__ import annotations
