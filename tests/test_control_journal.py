@@ -3,6 +3,7 @@ stderr, with where it came from and what it did, among its lines per part."""
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
@@ -10,11 +11,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from tests.conftest import ctl, write
 from voiceguide.errors import ExitCode
-from voiceguide.player.statusline import CONTROL_LINE, JOURNAL_LINE, control_text
+from voiceguide.player.parts import Part
+from voiceguide.player.statusline import CONTROL_LINE, JOURNAL_LINE, Journal, control_text
+from voiceguide.timeline import Timeline
 
 ROUTINE = """title: Journal Test
 voice: {engine: fake}
@@ -94,3 +98,18 @@ def test_the_line_of_an_action() -> None:
     assert control_text("ready", "key", None) == "voiceguide: ready (key) -> no effect"
     assert CONTROL_LINE.match(control_text("whats-next", "socket", "said what's next"))
     assert not JOURNAL_LINE.match(control_text("pause", "socket", "paused"))
+
+
+def test_back_within_the_same_part_writes_no_part_line() -> None:
+    """A step back to an earlier part is journaled; the place heard moving back a little
+    within the part (as a re-cue is spoken on resuming) is not a new part."""
+    every = tuple(
+        Part("step", name, name, i, None, start, end, i)
+        for i, (name, start, end) in enumerate([("One", 0, 10_000), ("Two", 10_000, 20_000)])
+    )
+    timeline = cast(Timeline, SimpleNamespace(origin_ms=0))
+    stream = io.StringIO()
+    journal = Journal(stream)
+    for ms in (0, 5_000, 12_000, 11_800, 13_000, 4_000, 15_000):
+        journal.tick({"position_file_ms": ms}, timeline, every)
+    assert stream.getvalue().splitlines() == ["0:00 One", "0:10 Two", "0:00 One", "0:10 Two"]

@@ -121,7 +121,11 @@ class Journal:
             at = ms if held or self.last_ms is None else self.last_ms  # where it waited
             self.stream.write(f"{clock(at - timeline.origin_ms)} {what}\n")
         if self.last_ms is None or ms < self.last_ms:
-            begun = [p for p in every if p.start_ms <= ms < p.end_ms][:1]
+            landed = [p for p in every if p.start_ms <= ms < p.end_ms][:1]
+            # Back within the part it was in is no new part: the place heard a moment
+            # earlier (a re-cue spoken as a pause ends), or a repeat (its control line).
+            was = None if self.last_ms is None else part_at(every, self.last_ms)
+            begun = [p for p in landed if was is None or p.index != was.index]
         else:
             begun = [p for p in every if self.last_ms < p.start_ms <= ms]
         self.last_ms = ms
