@@ -239,7 +239,8 @@ def play(
     at a level estimated from a guessed layout (``render.estimate_level``).
     An audio device that stalls or is lost while playing is reopened (the same output;
     with ``auto``, else the next backend) for ``device_wait`` seconds (default
-    ``limits.DEVICE_WAIT_SECONDS``), and the play goes on from where it was heard.
+    ``limits.DEVICE_WAIT_SECONDS``), and the play goes on from where it was heard; one
+    missing at the start is waited for as long (``player.reopening.open_waiting``).
     What the sound libraries print meanwhile is counted, not shown.
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     ``buttons`` is a buttons file (``player.buttons``), checked before anything is laid out.

@@ -70,7 +70,8 @@ def play(
         typer.Option(
             "--device-wait",
             callback=lambda value: _in_range(value, (0.0, 3600.0)),
-            help="Seconds to keep reopening a lost or stalled audio device before giving up.",
+            help="Seconds to wait for an audio device missing at the start, or to keep "
+            "reopening a lost or stalled one, before giving up (exit 7).",
         ),
     ] = DEVICE_WAIT_SECONDS,
     engine: Engine = None,
