@@ -25,6 +25,7 @@ from tests.conftest import REPO, ctl, write
 from tests.pulse import PulseServer
 from voiceguide.doctor.buttons import buttons_check
 from voiceguide.doctor.check import Check, Status, bounded, command_in, ok, split_fix
+from voiceguide.doctor.control import socket_check
 from voiceguide.doctor.engines import engine_check
 from voiceguide.errors import ExitCode
 from voiceguide.tones import CHIME_PEAK
@@ -379,3 +380,9 @@ def test_a_buttons_file_with_a_pin_the_board_lacks_fails(tmp_path: Path) -> None
     assert checks["buttons"]["status"] == "fail"
     assert "GPIO40 does not exist" in checks["buttons"]["detail"]
     assert checks["buttons"]["fix"] == f"nano {path}"
+
+
+def test_a_socket_path_too_long_for_unix_sockets_fails(tmp_path: Path) -> None:
+    (check,) = socket_check(tmp_path / ("x" * 120) / "voiceguide.sock")
+    assert check.status is Status.FAIL and "longer than a socket path may be" in check.detail
+    assert check.fix is not None and check.fix.startswith("export VOICEGUIDE_SOCKET=")

@@ -21,7 +21,7 @@ def doctor(
     output: Annotated[
         str,
         typer.Option(
-            "--output", help="Audio output for --play: auto, sounddevice, pacat, aplay, subprocess."
+            "--output", help="Audio output to open: auto, sounddevice, pacat, aplay, subprocess."
         ),
     ] = "auto",
     device: Annotated[
@@ -41,8 +41,9 @@ def doctor(
 ) -> None:
     """Check the speech engines, audio outputs, cache, control socket, buttons and versions.
 
-    Every failed check names the command that fixes it. Exit status 0 when all passed
-    (warnings allowed), 1 when a check failed.
+    Every failed check names the command that fixes it.
+
+    Exit status: 0 when all passed (warnings allowed), 1 when a check failed.
     """
     from voiceguide.doctor.report import write_json, write_table
     from voiceguide.doctor.run import Options, exit_code, run_checks

@@ -12,6 +12,7 @@ parent's side.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 MARK = "voiceguide-probe: "
 WORD = "ready"
+_LIVE: set[subprocess.Popen[str]] = set()  # probes running: ``stop_all`` ends them
 
 
 def engine(name: str) -> dict[str, Any]:
@@ -135,14 +137,17 @@ def run(args: list[str], timeout: float) -> tuple[dict[str, Any] | None, str | N
         text=True,
         start_new_session=True,  # its own group: a timeout kills an engine's helpers too
     )
+    _LIVE.add(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill(proc)
         proc.communicate()
         return None, (
             f"did not finish within {timeout:g} s; fix: voiceguide doctor --timeout {timeout * 4:g}"
         )
+    finally:
+        _LIVE.discard(proc)
     for line in out.splitlines():
         if line.startswith(MARK):
             result: dict[str, Any] = json.loads(line[len(MARK) :])
@@ -153,6 +158,19 @@ def run(args: list[str], timeout: float) -> tuple[dict[str, Any] | None, str | N
     else:
         what = f"status {proc.returncode}"
     return None, f"crashed ({what}) {last}".rstrip()
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc``'s process group: the probe and any helper it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def stop_all() -> None:
+    """Kill every probe still running (doctor interrupted, or a check past its limit): in
+    sessions of their own, they would outlive doctor."""
+    for proc in list(_LIVE):
+        _kill(proc)
 
 
 if __name__ == "__main__":

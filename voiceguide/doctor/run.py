@@ -53,14 +53,19 @@ def plan(options: Options) -> list[tuple[str, Callable[[], list[Check]]]]:
 
 def run_checks(options: Options, on_check: Callable[[Check], None] | None = None) -> list[Check]:
     """Every check's results, in order; ``on_check`` hears each as it comes."""
+    from voiceguide.doctor.probe import stop_all
+
     results: list[Check] = []
-    for name, check in plan(options):
-        # the engines' check speaks one word per engine, each within the limit
-        limit = options.timeout * (4 if name in ("engines", "audio") else 1) + 5
-        for result in bounded(name, check, limit, options.timeout):
-            results.append(result)
-            if on_check is not None:
-                on_check(result)
+    try:
+        for name, check in plan(options):
+            # the engines' check speaks one word per engine, each within the limit
+            limit = options.timeout * (4 if name in ("engines", "audio") else 1) + 5
+            for result in bounded(name, check, limit, options.timeout):
+                results.append(result)
+                if on_check is not None:
+                    on_check(result)
+    finally:
+        stop_all()
     return results
 
 
