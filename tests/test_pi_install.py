@@ -146,9 +146,9 @@ def test_32_bit_pi_os_drops_the_neural_voice(machine: str) -> None:
         assert "hibari-tts" in {r.name for r in requirements("aarch64", python)}
 
 
-def armv7_tags(python: tuple[int, int]) -> set[Tag]:
+def armv7_tags(python: tuple[int, int], glibc: tuple[int, int]) -> set[Tag]:
     abi = cpython_abi(python)
-    platforms = [*manylinux("armv7l", PI_OS["bookworm"][1]), "linux_armv7l"]
+    platforms = [*manylinux("armv7l", glibc), "linux_armv7l"]
     return {*cpython_tags(python, [abi], platforms), *compatible_tags(python, abi, platforms)}
 
 
@@ -176,15 +176,18 @@ def _sdist_version(file: str) -> str | None:
     reason="lameenc (MP3 export) publishes neither a 32-bit ARM wheel nor an sdist, so no "
     "index can serve it to 32-bit Pi OS: pyproject.toml must leave it off armv7l/armv6l",
 )
-def test_32_bit_pi_os_finds_a_build_of_every_runtime_requirement(tmp_path: Path) -> None:
-    """Every distribution 32-bit Bookworm needs (the dependencies and ``gpio``; ``piper``
+@pytest.mark.parametrize("release", sorted(PI_OS))
+def test_32_bit_pi_os_finds_a_build_of_every_runtime_requirement(
+    release: str, tmp_path: Path
+) -> None:
+    """Every distribution 32-bit Pi OS needs (the dependencies and ``gpio``; ``piper``
     needs onnxruntime) has a PyPI wheel for armv7l, or an sdist on PyPI that piwheels
     builds, and then the README names it (PIWHEELS)."""
-    python, glibc = PI_OS["bookworm"]
+    python, glibc = PI_OS[release]
     reqs = requirements("armv7l", python, extras=("gpio",))
     # The closure as aarch64 resolves it: the same requirements, the same dependencies.
     closure = names(download(reqs, python, glibc, tmp_path))
-    accepted = armv7_tags(python)
+    accepted = armv7_tags(python, glibc)
     problems = []
     for name, version in sorted(closure.items()):
         wheels, sdists = pypi_files(name, version)
