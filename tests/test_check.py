@@ -135,6 +135,21 @@ steps:
         4,
         4,
     ),
+    "an instruction too long for its step: at its say, shorten it or lengthen the step": (
+        """title: T
+steps:
+  - name: Short
+    duration: 3s
+    say: Lie down and let your whole body go heavy
+""",
+        [
+            "{path}:5:10: the instruction 'Lie down and let your whole body go h...' at 0:00.7 "
+            "in 'Short' needs 2.66s but only 2.30s are free before the end of the step at 0:03",
+            "  fix: shorten the text, or lengthen the step by 1s",
+        ],
+        4,
+        4,
+    ),
     "on: hold_in in a pattern with no hold: never spoken": (
         """title: T
 steps:

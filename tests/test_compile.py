@@ -365,7 +365,7 @@ def test_if_a_filled_in_template_is_too_long_it_never_reaches_the_engine(
     )
     with pytest.raises(ScriptError) as info:
         compile_routine(load_script(path), bank)
-    assert str(info.value).startswith(f"{path}:3:5: with its placeholders filled in, this text")
+    assert str(info.value).startswith(f"{path}:5:10: with its placeholders filled in, this text")
     assert "more than the limit of 1000" in str(info.value)
     assert not any(len(text) > 1000 for text in bank.asked)
 

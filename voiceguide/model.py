@@ -172,6 +172,7 @@ class Step:
     countdown: int = 0  # ticks in the last N seconds of the step (and of each side)
     wait: Wait | None = None  # hold for "ready" before the timed part (see Wait)
     where: Where = NOWHERE
+    say_where: Where = NOWHERE  # where the script writes ``say`` (the step's place if not)
     voice: VoiceSettings = VoiceSettings()  # everything but the breath words
     counting_voice: VoiceSettings = VoiceSettings()  # the breath words
     # what the step's own script set, at its routine's level and the step's (see VoiceFields)

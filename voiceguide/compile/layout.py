@@ -273,7 +273,7 @@ class _Builder:
                     voice=step.voice,
                     step=index,
                     cue=cue,
-                    where=step.where,
+                    where=step.say_where if cue == "instruction" else step.where,
                     limit=limit,
                     limit_name="the wait",
                 )
@@ -317,8 +317,8 @@ class _Builder:
         t = h0 + (CHIME_LEAD_MS if step.chime else NO_CHIME_LEAD_MS)
         chain_end = t
         if opening:
-            kind = "instruction" if first else "switch"
-            chain_end = say(opening, t, kind, step.where, step.voice).end_ms
+            kind, here = ("instruction", step.say_where) if first else ("switch", step.where)
+            chain_end = say(opening, t, kind, here, step.voice).end_ms
             t = chain_end + SPEECH_GAP_MS
         for cue in step.cues:
             if cue.kind is CueKind.START:

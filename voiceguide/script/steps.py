@@ -80,6 +80,8 @@ def read_fields(
         if key in m or key in required:
             value = f.required(node, m, key, field)
             values[_ATTRS.get(key, key)] = read(value, f"{field}.{key}")
+    if "say" in m:
+        values["say_where"] = f.where(m["say"])
     return values
 
 
@@ -99,7 +101,7 @@ def step(
     )
     values["voice_fields"] = voices[0].then(values.get("voice_fields", VoiceFields()))
     values["counting_fields"] = voices[1].then(values.get("counting_fields", VoiceFields()))
-    made = Step(**values, where=f.where(node))
+    made = Step(**{"say_where": f.where(node), **values}, where=f.where(node))
     check_step(f, made, node, field)
     return made
 
