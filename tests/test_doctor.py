@@ -307,13 +307,16 @@ def test_a_stale_socket_warns_and_its_fix_works(tmp_path: Path) -> None:
 
 
 def test_a_running_player_is_seen_on_the_socket(tmp_path: Path) -> None:
+    """Where it binds, and from a login whose XDG_RUNTIME_DIR names another place first
+    (a player run as a system service binds the cache directory's socket)."""
     env = env_for(tmp_path)
     script = write(
         tmp_path,
         "title: Doctor Test\nvoice: {engine: fake}\nsteps:\n"
         "  - {name: Long, duration: 10m, say: Begin.}\n",
     )
-    sock = Path(env["VOICEGUIDE_SOCKET"])
+    sock = Path(env["VOICEGUIDE_CACHE_DIR"]) / "voiceguide.sock"
+    env["VOICEGUIDE_SOCKET"] = str(sock)
     player = subprocess.Popen(
         [sys.executable, "-m", "voiceguide", "play", str(script), "--output", "null"],
         env=env,
@@ -330,8 +333,16 @@ def test_a_running_player_is_seen_on_the_socket(tmp_path: Path) -> None:
             time.sleep(0.02)
         _, checks = report(env=env)
         assert checks["socket"]["status"] == "ok"
-        assert "a player is listening" in checks["socket"]["detail"]
+        assert f"a player is listening on {sock} (" in checks["socket"]["detail"]
         assert "Doctor Test" in checks["socket"]["detail"]
+
+        (tmp_path / "run").mkdir()
+        login = {k: v for k, v in env.items() if k != "VOICEGUIDE_SOCKET"}
+        _, checks = report(env={**login, "XDG_RUNTIME_DIR": str(tmp_path / "run")})
+        detail = checks["socket"]["detail"]
+        assert checks["socket"]["status"] == "ok"
+        assert f"a player is listening on {sock} (" in detail
+        assert f"started here would listen on {tmp_path / 'run' / 'voiceguide.sock'}" in detail
     finally:
         ctl("stop", sock)
         player.communicate(timeout=30)

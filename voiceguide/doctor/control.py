@@ -2,11 +2,14 @@
 
 A socket file nobody answers on (a player that crashed) is a warning: the next player
 replaces it, but ``voiceguide ctl`` finds no player there. Anything else in its place, or a
-directory the player cannot create the socket in, fails.
+directory the player cannot create the socket in, fails. With no socket where a player
+started here would bind it, the other places ``voiceguide ctl`` looks are asked too (a
+player run as a system service binds the cache directory's, without XDG_RUNTIME_DIR).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -21,6 +24,7 @@ from voiceguide.player.channel import (
     NoPlayer,
     default_socket_path,
     send_command,
+    socket_candidates,
 )
 
 NAME = "socket"
@@ -44,6 +48,11 @@ def socket_check(given: Path | None, timeout: float = 2.0) -> list[Check]:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
+        for other in socket_candidates(given)[1:]:  # where ``voiceguide ctl`` looks too
+            with contextlib.suppress(ControlError):
+                answer = send_command("status", other, timeout=timeout)
+                found = f"a player is listening on {other}{_playing(answer)}"
+                return [ok(NAME, f"{found}; a player started here would listen on {path}")]
         return [ok(NAME, f"no player is running; a player listens on {path}")]
     if not stat.S_ISSOCK(info.st_mode):
         return [fail(NAME, f"{path} exists and is not a socket", f"mv {q} {q}.bak")]
