@@ -11,8 +11,8 @@ hold and exhale has no breathing at all.
 With ``slow_to_bpm`` the pattern's length grows linearly over the part, from its own length
 to ``60 / slow_to_bpm`` seconds, every phase in proportion; the spread scales that slowing
 curve as a whole, so every cycle is within the tolerance of the slowed length where it
-starts. Phase boundaries are rounded to 10 ms (times stay readable); the last one is the
-end of the part exactly.
+starts. Phase boundaries are rounded to 10 ms (times stay readable); the last one is
+exactly ``QUIET_END_MS`` before the end of the part.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from voiceguide.model import BreathPattern, Phase
 PHASE_ORDER = (Phase.INHALE, Phase.HOLD_IN, Phase.EXHALE, Phase.HOLD_OUT)
 STRETCH_STEP_MS = 10  # phase boundaries are rounded to 10 ms, so times stay readable
 TOLERANCE = 0.15  # how far a cycle may be stretched or shortened to fill its part
-QUIET_END_MS = 300  # the last exhale ends this long before its part does
+QUIET_END_MS = 300  # the breathing ends this long before its part does
 
 
 @dataclass(frozen=True)
