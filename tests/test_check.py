@@ -150,6 +150,28 @@ steps:
         4,
         4,
     ),
+    "a cue that fits nowhere in its step, and the automatic rest line": (
+        """title: T
+rest: 1s
+steps:
+  - name: A
+    duration: 3s
+    cues:
+      - {at: 1s, say: This is a cue far too long for a three second step}
+  - name: B
+    duration: 3s
+""",
+        [
+            "{path}:7:9: the cue 'This is a cue far too long for a thre...' at 0:01 in 'A' "
+            "needs 3.20s but only 2.00s are free before the end of the step at 0:03",
+            "  fix: shorten the text, or lengthen the step by 2s",
+            "{path}:2:7: the automatic 'Rest. Next: B.' at 0:03.2 in 'A' needs 1.04s but only "
+            "0.80s are free before the next step",
+            "  fix: shorten the text, or lengthen the rest by 1s",
+        ],
+        4,
+        4,
+    ),
     "on: hold_in in a pattern with no hold: never spoken": (
         """title: T
 steps:

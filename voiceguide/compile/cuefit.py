@@ -139,7 +139,7 @@ def fit_issues(
                 origin_ms,
                 label(p),
                 fix,
-            )  # fmt: skip
+            )
         )
     return issues
 
@@ -161,15 +161,17 @@ def suggest(
             fixes.append(f"set spoken_cycles: {keep} in the breathing of {step!r}")
             break
     s = p.speech
+    fixes = [f for f in fixes if f]  # a move that fits nowhere in the part says nothing
     if fixes and s.cue in WRITTEN and s.cue not in TIMED:
         fixes.append("shorten the text")
     if not fixes:
         if nxt is None:
-            over = s.end_ms - p.limit_ms
-            fixes.append(f"shorten the text, or lengthen the step by {-(-over // 1000)}s")
+            over = -(-(s.end_ms - p.limit_ms) // 1000)
+            part = "rest" if s.cue == "rest" else "side" if "side" in p.limit_name else "step"
+            fixes.append(f"shorten the text, or lengthen the {part} by {over}s")
         else:
             fixes.append(f"shorten {label(p)}, or move {label(nxt)} later")
-    return ", or ".join(f for f in fixes if f)
+    return ", or ".join(fixes)
 
 
 def move(p: Placed, part: Sequence[Placed]) -> str:
