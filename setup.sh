@@ -5,7 +5,8 @@
 #   ./setup.sh --piper  also the optional Piper engine and its joe voice (GPL-3.0)
 #   ./setup.sh --dev    also what the test suite needs (pytest, ruff, mypy, ffmpeg, sox,
 #                       PulseAudio, Piper, which the tests speak with too, gpiozero, and
-#                       simpleaudio, built here with gcc against libasound2-dev)
+#                       simpleaudio, built here with gcc against libasound2-dev, and
+#                       systemd's systemd-analyze, which verifies the service units)
 set -eu
 cd "$(dirname "$0")"
 
@@ -21,7 +22,7 @@ done
 
 # espeak-ng: the default system voice; libportaudio2: playback; python3-venv: the venv.
 pkgs="espeak-ng libsndfile1 libportaudio2 python3-venv"
-[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio pulseaudio-utils libasound2-plugins alsa-utils gcc python3-dev libasound2-dev"
+[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio pulseaudio-utils libasound2-plugins alsa-utils gcc python3-dev libasound2-dev systemd"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -233,6 +233,8 @@ def test_status_names_the_step_and_volume_changes_gain(session: Session) -> None
         "step": "Two",
         "side": None,
         "index": 2,
+        "start_ms": 6000,
+        "end_ms": 12000,
     }
     assert status["side"] is None and status["device_underruns"] is None  # cannot tell
     left = tl.sides[1]

@@ -31,6 +31,8 @@ COMMANDS = {
     "play": "voiceguide.cli.play:play",
     "devices": "voiceguide.cli.play:devices",
     "ctl": "voiceguide.cli.ctl:ctl",
+    "doctor": "voiceguide.cli.doctor:doctor",
+    "service": "voiceguide.cli.service:service",
 }
 MARKUP: Final = "rich"  # help texts are rich markup: a literal "[" is written "\\["
 
@@ -44,11 +46,17 @@ class _Built(MutableMapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if name not in self._built:
             module, _, function = COMMANDS[name].partition(":")
-            one = typer.Typer(add_completion=False, rich_markup_mode=MARKUP)
             # __import__, as the import statement does (-X importtime reports it; import_module
             # is not timed there)
-            one.command(name)(getattr(__import__(module, fromlist=[function]), function))
-            self._built[name] = typer.main.get_command(one)
+            found = getattr(__import__(module, fromlist=[function]), function)
+            if isinstance(found, typer.Typer):  # a group of subcommands (``service``)
+                group = typer.main.get_group(found)
+                group.name = name
+                self._built[name] = group
+            else:
+                one = typer.Typer(add_completion=False, rich_markup_mode=MARKUP)
+                one.command(name)(found)
+                self._built[name] = typer.main.get_command(one)
         return self._built[name]
 
     def __setitem__(self, name: str, command: Any) -> None:
