@@ -21,7 +21,7 @@ from tests.conftest import SCRIPTS, ctl, vg, write
 from tests.pulse import PulseServer
 from voiceguide.errors import AudioDeviceError, ExitCode
 from voiceguide.player.device_names import chosen, is_stable_name, kinds, matches, resolve
-from voiceguide.player.devices import Device, list_devices
+from voiceguide.player.devices import Device, list_devices, sink_descriptions
 from voiceguide.player.output import open_output
 
 
@@ -197,6 +197,32 @@ def test_a_name_nothing_answers_to_says_what_is_there_in_one_line() -> None:
 def test_only_the_names_are_stable_names() -> None:
     assert all(is_stable_name(n) for n in ("usb", "HDMI", "hdmi1", "bluetooth", "headphones"))
     assert not any(is_stable_name(n) for n in (None, "hdmi2", "default", "hw:0,0", "vgtest"))
+
+
+PACTL_LIST_SINKS = """Sink #58
+\tState: SUSPENDED
+\tName: alsa_output.platform-bcm2835_audio.stereo-fallback
+\tDescription: Built-in Audio Stereo
+\tDriver: PipeWire
+\tProperties:
+\t\tdevice.description = "Built-in Audio"
+\tPorts:
+\t\tanalog-output: Analog Output (type: Unknown, priority: 9900, availability unknown)
+\tActive Port: analog-output
+
+Sink #71
+\tState: RUNNING
+\tName: bluez_output.12_34_56_78_9A_BC.1
+\tDescription: JBL Flip 5
+\tDriver: PipeWire
+"""
+
+
+def test_a_sink_is_described_by_its_own_name() -> None:
+    assert sink_descriptions(PACTL_LIST_SINKS) == {
+        "alsa_output.platform-bcm2835_audio.stereo-fallback": "Built-in Audio Stereo",
+        "bluez_output.12_34_56_78_9A_BC.1": "JBL Flip 5",
+    }
 
 
 # -- for real: a null sink named like a USB card ------------------------------------------

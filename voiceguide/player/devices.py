@@ -11,6 +11,7 @@ what ``--device`` takes with that backend; ``device_names`` finds one by a stabl
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -33,12 +34,14 @@ class Device:
 
 
 def _run(*cmd: str) -> str | None:
-    """A helper's stdout, or None when it is missing, fails or hangs."""
+    """A helper's stdout (in the C locale: its labels in English), or None when it is
+    missing, fails or hangs."""
     if shutil.which(cmd[0]) is None:
         return None
+    env = {**os.environ, "LC_ALL": "C"}
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=_TIMEOUT, start_new_session=True
+            cmd, capture_output=True, text=True, timeout=_TIMEOUT, start_new_session=True, env=env
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -74,20 +77,35 @@ def sounddevice_devices() -> list[Device]:
 
 
 def pulse_sinks() -> list[Device]:
-    """The PulseAudio or PipeWire sinks, by ``pactl`` (none when no server answers)."""
+    """The PulseAudio or PipeWire sinks, by ``pactl`` (none when no server answers), each
+    described by its own name ("JBL Flip 5", "Built-in Audio Stereo") and format."""
     listing = _run("pactl", "list", "short", "sinks")
     if listing is None:
         return []
     default = (_run("pactl", "get-default-sink") or "").strip()
+    names = sink_descriptions(_run("pactl", "list", "sinks") or "")
     found = []
     for line in listing.splitlines():
         fields = line.split("\t")
         if len(fields) < 2:
             continue
         spec = fields[3] if len(fields) > 3 else ""
-        found.append(
-            Device("pacat", fields[1], f"sink {fields[1]} {spec}".strip(), fields[1] == default)
-        )
+        said = names.get(fields[1], f"sink {fields[1]}")
+        found.append(Device("pacat", fields[1], f"{said} {spec}".strip(), fields[1] == default))
+    return found
+
+
+def sink_descriptions(listing: str) -> dict[str, str]:
+    """Sink name -> its description, from ``pactl list sinks`` (the C locale's labels)."""
+    found: dict[str, str] = {}
+    name = ""
+    for line in listing.splitlines():
+        key, _, value = line.strip().partition(": ")
+        if key == "Name":
+            name = value
+        elif key == "Description" and name:
+            found[name] = value
+            name = ""
     return found
 
 
