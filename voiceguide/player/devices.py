@@ -34,11 +34,11 @@ class Device:
 
 
 def _run(*cmd: str) -> str | None:
-    """A helper's stdout (in the C locale: its labels in English), or None when it is
+    """A helper's stdout (in the C.UTF-8 locale: its labels in English), or None when it is
     missing, fails or hangs."""
     if shutil.which(cmd[0]) is None:
         return None
-    env = {**os.environ, "LC_ALL": "C"}
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}  # English labels, names kept in UTF-8
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=_TIMEOUT, start_new_session=True, env=env
