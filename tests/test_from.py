@@ -101,8 +101,8 @@ def test_from_finds_the_place(value: str, expected: int) -> None:
             "--from 'introduction': no step matches; the steps are: 1 'Warm Up', "
             "2 'Hamstring Stretch', 3 'Quad Stretch', 4 'Cat-Cow', 5 'Cat', 6 \"Child's Pose\"",
         ),
-        ("6:05", "--from '6:05': the routine ends at 6:05"),
-        ("1h", "--from '1h': the routine ends at 6:05"),
+        ("6:05", "--from '6:05': the last step ends at 6:00, the closing words at 6:05"),
+        ("1h", "--from '1h': the last step ends at 6:00, the closing words at 6:05"),
         (
             "1:75",
             "--from '1:75': no step matches; the steps are: 1 'Warm Up', 2 'Hamstring "

@@ -3,8 +3,8 @@
 Layout: for ``audio/daily.mp3`` the parts go into a folder named after the stem, numbered in
 chapter order, and the playlist takes the output's place with an ``.m3u`` suffix::
 
-    audio/daily.m3u              #EXTM3U, then #EXTINF:seconds,title + "daily/01 - Intro.mp3"
-    audio/daily/01 - Intro.mp3
+    audio/daily.m3u              #EXTM3U, then #EXTINF:seconds,title + "daily/01 - Introduction.mp3"
+    audio/daily/01 - Introduction.mp3
     audio/daily/02 - Cat-Cow.mp3
 
 Cuts are at chapter starts, exact to the frame: part n runs from chapter n's start to chapter

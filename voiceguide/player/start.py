@@ -114,7 +114,14 @@ def start_at(timeline: Timeline, value: str) -> int:
     if ms is not None:
         end = timeline.duration_ms - timeline.origin_ms
         if ms >= end:
-            raise FromError(value, f"the routine ends at {clock(end)}")
+            last = max((c.end_ms for c in chapters), default=timeline.origin_ms)
+            steps_end = last - timeline.origin_ms
+            raise FromError(
+                value,
+                f"the routine ends at {clock(end)}"
+                if steps_end >= end
+                else f"the last step ends at {clock(steps_end)}, the closing words at {clock(end)}",
+            )
         return timeline.origin_ms + ms
     found = named(chapters, text)
     if len(found) == 1:
