@@ -373,7 +373,14 @@ def test_a_good_buttons_file_passes(tmp_path: Path) -> None:
     path = write(tmp_path, BUTTONS, "buttons.toml")
     code, checks = report("--buttons", str(path), env=env_for(tmp_path))
     assert checks["buttons"]["status"] == "ok", checks["buttons"]
-    assert "1 button(s), pins GPIO17, GPIO22" in checks["buttons"]["detail"]
+    assert "1 button, pins GPIO17, GPIO22" in checks["buttons"]["detail"]
+
+
+def test_buttons_without_gpiozero_warn_with_the_extra_to_install(tmp_path: Path) -> None:
+    path = write(tmp_path, BUTTONS, "buttons.toml")
+    _, checks = report("--buttons", str(path), env=hiding(tmp_path, env_for(tmp_path), "gpiozero"))
+    assert checks["buttons"]["status"] == "warn"
+    assert checks["buttons"]["fix"] == "pip install 'voiceguide[gpio]'"
 
 
 def test_a_buttons_file_that_does_not_parse_fails_at_its_place(tmp_path: Path) -> None:

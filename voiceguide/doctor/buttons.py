@@ -31,7 +31,8 @@ def buttons_check(path: Path) -> list[Check]:
     pins = ", ".join(f"GPIO{p}" for p in config.pins())
     if problems:
         return [fail(NAME, f"{path}: " + "; ".join(problems), f"nano {q}", items=tuple(problems))]
-    detail = f"{path}: {len(config.buttons)} button(s), pins {pins}"
+    count = len(config.buttons)
+    detail = f"{path}: {count} button{'s' if count != 1 else ''}, pins {pins}"
     if importlib.util.find_spec("gpiozero") is None:
         return [warn(NAME, f"{detail}; gpiozero is not installed", GPIO_FIX)]
     return [ok(NAME, detail)]
