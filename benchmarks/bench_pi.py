@@ -94,13 +94,13 @@ def wait_socket(proc: subprocess.Popen[bytes], sock: Path, stderr: Path) -> None
         time.sleep(0.01)
 
 
-def cpu_pct(pids: list[int], seconds: float) -> float:
-    """% of one core that ``pids`` used (together) over the next ``seconds``."""
+def cpu_pct(pids: list[int], seconds: float) -> list[float]:
+    """% of one core each of ``pids`` used over the same next ``seconds``."""
     tick = os.sysconf("SC_CLK_TCK")
-    w0, c0 = time.monotonic(), sum(cpu_ticks(p) for p in pids)
+    w0, c0 = time.monotonic(), [cpu_ticks(p) for p in pids]
     time.sleep(seconds)
-    w1, c1 = time.monotonic(), sum(cpu_ticks(p) for p in pids)
-    return 100 * (c1 - c0) / tick / (w1 - w0)
+    w1, c1 = time.monotonic(), [cpu_ticks(p) for p in pids]
+    return [100 * (b - a) / tick / (w1 - w0) for a, b in zip(c0, c1, strict=True)]
 
 
 def round_trips(
@@ -138,7 +138,7 @@ def pacat_floor(server_env: dict[str, str], wav: Path, seconds: float, tmp: Path
         time.sleep(CPU_SKIP_S)
         if proc.poll() is not None:
             raise CommandFailed(f"pacat exited with {proc.returncode}")
-        return cpu_pct([proc.pid], seconds)
+        return cpu_pct([proc.pid], seconds)[0]
     finally:
         end(proc)
 
@@ -164,7 +164,7 @@ def measure(tmp: Path, args: argparse.Namespace) -> list[list[str]]:
             time.sleep(CPU_SKIP_S)
             kids = [k for k in children(proc.pid) if _comm(k) == "pacat"]
             try:
-                player_cpu = cpu_pct([proc.pid], args.seconds)
+                player_cpu, *kid_cpu = cpu_pct([proc.pid, *kids], args.seconds)
                 command, python, alone = round_trips(sock, play_env, args.rounds)
                 player_mb = vm_hwm_mb(proc.pid)
                 kid_mb = sum(vm_hwm_mb(k) for k in kids)
@@ -220,6 +220,7 @@ def measure(tmp: Path, args: argparse.Namespace) -> list[list[str]]:
     ]
     if kids:
         rows.insert(1, cells("  its pacat child (VmHWM)", [kid_mb], lambda v: f"{v:.1f} MB"))
+        rows.insert(3, cells("  its pacat child", [sum(kid_cpu)], lambda v: f"{v:.2f} %"))
     return rows
 
 
