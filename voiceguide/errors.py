@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     ERROR = 1  # any other voiceguide error
-    USAGE = 2  # bad command-line arguments (typer/click)
+    USAGE = 2  # bad command-line arguments (typer/click; an export's format or bitrate)
     SCRIPT = 3  # the routine script is invalid or missing (and check --strict's warnings)
     CUE_FIT = 4  # cues do not fit (check, or export refusing to overlap speech)
     ENGINE = 5  # speech engine or voice missing or failing
@@ -99,6 +99,13 @@ class ExportError(VoiceguideError, OSError):
     """An output file could not be written; nothing partial is left at the target."""
 
     exit_code = ExitCode.EXPORT
+
+
+class UnsupportedOutput(ExportError):
+    """The export is asked for a format or an MP3 bitrate voiceguide cannot write: a bad
+    argument (exit code 2), refused before anything is compiled or rendered."""
+
+    exit_code = ExitCode.USAGE
 
 
 class Interrupted(KeyboardInterrupt):

@@ -138,12 +138,16 @@ def export(
 ) -> ExportResult:
     """Export a routine to ``output`` (format from its extension); see ``voiceguide export``.
 
-    Refuses (CueFitError) when cues do not fit; skips the work when nothing changed.
+    Refuses (CueFitError) when cues do not fit; skips the work when nothing changed. An
+    output format or MP3 bitrate voiceguide cannot write is refused first
+    (UnsupportedOutput, exit code 2).
     """
     from voiceguide import manifest
+    from voiceguide.export import check_output
 
     path = resolve_script(script)
     output = output or default_output(path)
+    check_output(output, bitrate)  # a bad argument (exit 2), before anything is spoken
     options = manifest.export_options(
         path,
         output,

@@ -16,6 +16,7 @@ import typer
 
 from voiceguide.cli.options import Engine, Script, Voice
 from voiceguide.export import DEFAULT_BITRATE
+from voiceguide.export.bitrate import BITRATES
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -33,7 +34,10 @@ def export(
         ),
     ] = None,
     bitrate: Annotated[
-        int, typer.Option("--bitrate", "-b", help="MP3 bitrate in kbit/s.")
+        int,
+        typer.Option(
+            "--bitrate", "-b", help=f"MP3 bitrate in kbit/s: {', '.join(map(str, BITRATES))}."
+        ),
     ] = DEFAULT_BITRATE,
     split: Annotated[
         bool, typer.Option("--split", help="One file per step in a folder, plus an .m3u playlist.")
@@ -45,7 +49,8 @@ def export(
     engine: Engine = None,
     voice: Voice = None,
 ) -> None:
-    """Export SCRIPT to audio (format from the output's extension)."""
+    """Export SCRIPT to audio (format from the output's extension). An output format or
+    bitrate it cannot write is a bad argument: exit code 2, before any work."""
     options = dict(locals())  # the parameters above, as typer read them
     from voiceguide.pipeline import export as run_export
     from voiceguide.units import clock

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import ExportError
+from voiceguide.errors import UnsupportedOutput
 from voiceguide.export.bitrate import DEFAULT_BITRATE, check_bitrate
 
 if TYPE_CHECKING:
@@ -64,15 +64,26 @@ WRITERS: dict[str, Callable[[], WriterFactory]] = {
 """File suffix -> lazy factory returning the WriterFactory for that format."""
 
 
-def writer_for(path: Path | str) -> WriterFactory:
-    """The writer factory for ``path``'s suffix; ExportError listing the supported ones."""
+def check_output(path: Path | str, bitrate: int = DEFAULT_BITRATE) -> None:
+    """Refuse an output voiceguide cannot write: a suffix with no writer, or (for MP3) a
+    bitrate MP3 lacks at SAMPLE_RATE. UnsupportedOutput (exit code 2, a bad argument) names
+    what is accepted; nothing is loaded, so a caller checks this before any work."""
     suffix = Path(path).suffix.lower()
-    loader = WRITERS.get(suffix)
-    if loader is None:
+    if suffix not in WRITERS:
         supported = ", ".join(sorted(WRITERS))
         what = f"'{suffix}'" if suffix else "no suffix"
-        raise ExportError(f"cannot write {path}: unsupported format ({what}); use {supported}")
-    return loader()
+        raise UnsupportedOutput(
+            f"cannot write {path}: unsupported format ({what}); use {supported}"
+        )
+    if suffix == ".mp3":
+        check_bitrate(bitrate)
+
+
+def writer_for(path: Path | str) -> WriterFactory:
+    """The writer factory for ``path``'s suffix; UnsupportedOutput listing the supported
+    ones."""
+    check_output(path)
+    return WRITERS[Path(path).suffix.lower()]()
 
 
 def export_audio(
@@ -105,9 +116,8 @@ def export_audio(
     from voiceguide.export.subtitles import subtitles_path, write_vtt
 
     target = Path(path)
+    check_output(target, bitrate)  # before any file is created or any block consumed
     factory = writer_for(target)
-    if target.suffix.lower() == ".mp3":  # before any file is created or any block consumed
-        check_bitrate(bitrate)
     if split:
         return export_split(
             timeline,
@@ -142,6 +152,7 @@ def export_subtitles(timeline: Timeline, path: Path | str) -> Path:
 __all__ = [
     "DEFAULT_BITRATE",
     "WRITERS",
+    "check_output",
     "export_audio",
     "export_subtitles",
     "writer_for",

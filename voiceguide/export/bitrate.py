@@ -6,7 +6,7 @@ loading an encoder.
 
 from __future__ import annotations
 
-from voiceguide.errors import ExportError
+from voiceguide.errors import UnsupportedOutput
 
 DEFAULT_BITRATE = 96  # kbit/s, MP3 only
 # MPEG-2 Layer III (sample rates 16-24 kHz) constant bitrates.
@@ -14,7 +14,10 @@ BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 
 
 def check_bitrate(bitrate: int) -> None:
-    """Raise ExportError unless ``bitrate`` is a valid CBR rate at SAMPLE_RATE."""
+    """Raise UnsupportedOutput (exit code 2) unless ``bitrate`` is a valid CBR rate at
+    SAMPLE_RATE."""
     if bitrate not in BITRATES:
         supported = ", ".join(str(rate) for rate in BITRATES)
-        raise ExportError(f"MP3 bitrate {bitrate} kbps is not supported; use one of {supported}")
+        raise UnsupportedOutput(
+            f"MP3 bitrate {bitrate} kbps is not supported; use one of {supported}"
+        )
