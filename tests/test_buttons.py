@@ -30,7 +30,8 @@ from tests.pulse import PulseServer, Recording
 from tests.test_output import find, real_time
 from tests.test_player_e2e import ROUTINE, exported
 from voiceguide.errors import ExitCode
-from voiceguide.player.buttons import ButtonSource, Gestures
+from voiceguide.player import buttons as buttons_module
+from voiceguide.player.buttons import BUTTON_LATENCY, ButtonSource, Gestures
 from voiceguide.player.buttons_config import Button, load_buttons
 from voiceguide.player.channel import ControlError, NoPlayer, send_command
 from voiceguide.player.commands import Action, Origin
@@ -163,6 +164,17 @@ def test_the_led_follows_the_state(mock_pins: Any, tmp_path: Path) -> None:
         until(lambda: led.state == 0, "the LED stayed on after the end")
     assert min(slow) >= 0.9  # 1 s on, 1 s off (gpiozero's waits are never shorter)
     assert sorted(fast)[1] < min(slow)  # 0.15 s: faster (however busy the machine is)
+
+
+def test_buttons_ask_for_a_short_output_buffer_unless_the_machine_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default buffer (0.2 s) alone is longer than the 150 ms a press may take."""
+    config = load_buttons(write(tmp_path, '[buttons.4]\npress = "next"\n', "b"))
+    monkeypatch.setattr(buttons_module, "busy_machine", lambda: False)
+    assert ButtonSource(config).output_latency() == BUTTON_LATENCY <= 0.1
+    monkeypatch.setattr(buttons_module, "busy_machine", lambda: True)
+    assert ButtonSource(config).output_latency() is None  # the output's longer one
 
 
 def blinks(led: Any, count: int, timeout: float = 15.0) -> list[float]:

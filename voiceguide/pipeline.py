@@ -235,6 +235,7 @@ def play(
     device_wait: float | None = None,
     buttons: Path | None = None,
     wait_start: bool = False,
+    latency: float | None = None,
 ) -> PlayResult:
     """Play a routine hands-free; see ``voiceguide play``. Saves the position on a stop.
 
@@ -249,7 +250,8 @@ def play(
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     ``buttons`` is a buttons file (``player.buttons``), checked before anything is laid out.
     With ``wait_start`` all of it is laid out first, then the play waits, silent, for start
-    (a button, a key, ``voiceguide ctl start``) before it begins.
+    (a button, a key, ``voiceguide ctl start``) before it begins. ``latency``: the output's
+    buffer in seconds (None: the output's default; with buttons, their shorter one).
     """
     from voiceguide.compile import compile_routine
     from voiceguide.compile.job import Compiling, refuse_misfits
@@ -297,4 +299,5 @@ def play(
         device_wait=device_wait,
         buttons=controls,
         wait_start=wait_start,
+        latency=latency,
     )

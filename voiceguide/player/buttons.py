@@ -27,11 +27,16 @@ from typing import TYPE_CHECKING, Any
 from voiceguide.errors import ExitCode, VoiceguideError
 from voiceguide.player.buttons_config import Button, ButtonsConfig, load_buttons
 from voiceguide.player.commands import Action, Command, Origin
+from voiceguide.player.priority import busy_machine
 
 if TYPE_CHECKING:
     from voiceguide.player.hub import ControlHub
 
 INSTALL = "pip install 'voiceguide[gpio]'"
+BUTTON_LATENCY = 0.1
+"""The output buffer (seconds) a play with buttons asks for on a quiet machine, so that a
+press is heard within about 150 ms: the default buffer (0.2 s) alone is longer than that.
+On a machine busy as the play starts, the output's longer buffer for that still applies."""
 LED_POLL_S = 0.05  # how often the LED looks at the player's state
 BLINKS: dict[str, tuple[float, float] | None] = {  # state -> (on, off) seconds; None: on
     "playing": None,
@@ -160,6 +165,11 @@ class ButtonSource:
         self._gestures: list[Gestures] = []
         self._closing = threading.Event()
         self._led_thread: threading.Thread | None = None
+
+    def output_latency(self) -> float | None:
+        """The output buffer to play with (BUTTON_LATENCY; None on a busy machine: the
+        output's own choice)."""
+        return None if busy_machine() else BUTTON_LATENCY
 
     def start(self, hub: ControlHub) -> None:
         from gpiozero import LED

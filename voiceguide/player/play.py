@@ -62,11 +62,13 @@ def play_routine(
     device_wait: float | None = None,
     buttons: ButtonSource | None = None,
     wait_start: bool = False,
+    latency: float | None = None,
 ) -> PlayResult:
     """Play ``timeline`` (all of it laid out if ``complete``) from ``start_ms``, else from
     the saved position with ``resume``, else from the start; see ``pipeline.play``.
     ``buttons`` steer it too (their LED shows its state); with ``wait_start`` it waits,
-    silent, for start.
+    silent, for start. ``latency`` is the output's buffer in seconds (None: its default,
+    or with buttons the shorter one they ask for, so a press is heard at once).
 
     Raises Interrupted after Ctrl-C or SIGTERM (the device released first).
     """
@@ -82,13 +84,15 @@ def play_routine(
 
     if start_ms is None:
         start_ms = (positions.load(script, timeline) or 0) if resume else 0
+    if latency is None and buttons is not None:
+        latency = buttons.output_latency()
     with contextlib.ExitStack() as stack:
         terminal = terminal_stderr()  # taken before fd 2 becomes the noise filter's pipe
         if terminal is not None:
             stack.callback(terminal.close)
         stack.enter_context(library_noise_counted())
         out = open_waiting(  # a device not there yet (a boot) is waited for too
-            lambda: open_output(output, device, fast=fast),
+            lambda: open_output(output, device, fast=fast, latency=latency),
             DEVICE_WAIT_SECONDS if device_wait is None else device_wait,
             lambda line: print(f"voiceguide: {line}", file=sys.stderr, flush=True),
         )
@@ -101,7 +105,7 @@ def play_routine(
             start_ms=start_ms,
             volume_db=volume_db,
             complete=complete,
-            reopen=lambda: open_output(output, device, fast=fast),
+            reopen=lambda: open_output(output, device, fast=fast, latency=latency),
             device_wait=DEVICE_WAIT_SECONDS if device_wait is None else device_wait,
             hold=wait_start,
         )
