@@ -139,6 +139,22 @@ def test_a_long_press_button_presses_on_release(mock_pins: Any, tmp_path: Path) 
         assert taken(hub, 1.0) is Action.READY
 
 
+def test_a_pin_in_use_is_one_line_naming_it(mock_pins: Any, tmp_path: Path) -> None:
+    from gpiozero import Button as GpioButton
+
+    from voiceguide.player.buttons import GpioUnavailable
+
+    taken_already = GpioButton(27)
+    try:
+        text = '[buttons.17]\npress = "pause"\n[buttons.27]\npress = "next"\n'
+        hub = ControlHub([ButtonSource(load_buttons(write(tmp_path, text, "b")))])
+        with pytest.raises(GpioUnavailable, match=r"^--buttons: GPIO27 cannot be used \("):
+            hub.start()
+        assert mock_pins.pin(17).when_changed is None  # the one opened first is closed again
+    finally:
+        taken_already.close()
+
+
 def test_gestures_send_nothing_after_close() -> None:
     sent: list[Action] = []
     gestures = Gestures(Button(4, Action.NEXT, double_press=Action.BACK, double_s=0.1), sent.append)
@@ -395,6 +411,14 @@ def test_without_gpiozero_buttons_name_the_extra(tmp_path: Path) -> None:
     ]
 
 
+ON_A_PI = "Raspberry Pi" in (
+    Path("/proc/device-tree/model").read_text(errors="replace")
+    if Path("/proc/device-tree/model").exists()
+    else ""
+)
+
+
+@pytest.mark.skipif(ON_A_PI, reason="a Pi has GPIO: the error is for machines without")
 def test_off_a_pi_buttons_say_so_in_one_line(tmp_path: Path) -> None:
     done = _play_with(tmp_path, {})
     assert done.returncode == ExitCode.USAGE

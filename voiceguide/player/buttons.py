@@ -21,6 +21,7 @@ import contextlib
 import threading
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -184,11 +185,16 @@ class ButtonSource:
 
         for button in self.config.buttons:
             gestures = Gestures(button, emit)
-            device = GpioButton(
+            bounce = button.bounce_ms / 1000 or None
+            device = _claim(
                 button.pin,
-                pull_up=True,
-                bounce_time=button.bounce_ms / 1000 or None,
-                hold_time=button.hold_s,
+                partial(
+                    GpioButton,
+                    button.pin,
+                    pull_up=True,
+                    bounce_time=bounce,
+                    hold_time=button.hold_s,
+                ),
             )
             self._devices.append(device)
             self._gestures.append(gestures)
@@ -197,7 +203,8 @@ class ButtonSource:
             if button.long_press is not None:
                 device.when_held = gestures.held
         if self.config.led_pin is not None:
-            led = LED(self.config.led_pin)
+            pin = self.config.led_pin
+            led = _claim(pin, lambda: LED(pin))
             self._devices.append(led)
             self._led_thread = threading.Thread(
                 target=self._follow, args=(led,), name="voiceguide-led", daemon=True
@@ -235,3 +242,15 @@ class ButtonSource:
         while self._devices:
             with contextlib.suppress(Exception):
                 self._devices.pop().close()
+
+
+def _claim(pin: int, make: Callable[[], Any]) -> Any:
+    """The gpiozero device ``make`` opens on ``pin``; GpioUnavailable, naming the pin, when
+    the pin cannot be had (another program holds it, say)."""
+    try:
+        return make()
+    except Exception as exc:
+        why = str(exc) or type(exc).__name__
+        raise GpioUnavailable(
+            f"--buttons: GPIO{pin} cannot be used ({why}): is another program using it?"
+        ) from None
