@@ -20,9 +20,11 @@ for arg in "$@"; do
     esac
 done
 
-# espeak-ng: the default system voice; libportaudio2: playback; python3-venv: the venv.
-pkgs="espeak-ng libsndfile1 libportaudio2 python3-venv"
-[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio pulseaudio-utils libasound2-plugins alsa-utils gcc python3-dev libasound2-dev systemd"
+# espeak-ng: the system voice; libportaudio2: playback; pulseaudio-utils: pactl and pacat,
+# which list the sound server's outputs (--device bluetooth) and play through it (--output
+# pacat), PulseAudio's or PipeWire's; python3-venv: the venv.
+pkgs="espeak-ng libsndfile1 libportaudio2 pulseaudio-utils python3-venv"
+[ "$dev" = 1 ] && pkgs="$pkgs ffmpeg sox pulseaudio libasound2-plugins alsa-utils gcc python3-dev libasound2-dev systemd"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -640,3 +640,28 @@ def test_split_of_an_empty_routine_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="empty"):
         export_audio(Timeline("T", 0, 0, (), ()), iter(()), tmp_path / "t.mp3", split=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mp3_without_lameenc_is_refused_in_one_line_and_the_other_formats_work(
+    tmp_path: Path,
+) -> None:
+    """On 32-bit ARM lameenc does not install: an MP3 export is a bad argument naming the
+    formats that work (exit 2, nothing written), and an Ogg export still works."""
+    script = tmp_path / "r.yaml"
+    script.write_text("title: T\nsteps:\n  - {name: One, duration: 2s}\n", encoding="utf-8")
+    without = (
+        "import sys; sys.modules['lameenc'] = None; sys.argv[0] = 'voiceguide'; "
+        "from voiceguide.cli import main; main()"
+    )
+    run = [sys.executable, "-c", without, "export", str(script)]
+    mp3 = subprocess.run([*run, "-o", str(tmp_path / "r.mp3")], capture_output=True, text=True)
+    assert mp3.returncode == 2, mp3.stderr
+    assert mp3.stderr.splitlines() == [
+        f"voiceguide: cannot write {tmp_path / 'r.mp3'}: MP3 needs lameenc, which is not "
+        "installed (it has no build for 32-bit ARM); export to .ogg, .flac or .wav, or pip "
+        "install lameenc where it has a wheel"
+    ]
+    assert not (tmp_path / "r.mp3").exists()
+    ogg = subprocess.run([*run, "-o", str(tmp_path / "r.ogg")], capture_output=True, text=True)
+    assert ogg.returncode == 0, ogg.stderr
+    assert soundfile.info(str(tmp_path / "r.ogg")).duration > 1

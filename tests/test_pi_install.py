@@ -171,11 +171,6 @@ def _sdist_version(file: str) -> str | None:
         return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lameenc (MP3 export) publishes neither a 32-bit ARM wheel nor an sdist, so no "
-    "index can serve it to 32-bit Pi OS: pyproject.toml must leave it off armv7l/armv6l",
-)
 @pytest.mark.parametrize("release", sorted(PI_OS))
 def test_32_bit_pi_os_finds_a_build_of_every_runtime_requirement(
     release: str, tmp_path: Path

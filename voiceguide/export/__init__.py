@@ -77,6 +77,20 @@ def check_output(path: Path | str, bitrate: int = DEFAULT_BITRATE) -> None:
         )
     if suffix == ".mp3":
         check_bitrate(bitrate)
+        check_mp3_encoder(path)
+
+
+def check_mp3_encoder(path: Path | str) -> None:
+    """Refuse MP3 where lameenc is not installed: it has no build for 32-bit ARM (Pi OS
+    armhf), where the other formats still work. Importing it is cheap (a C extension)."""
+    try:
+        import lameenc  # noqa: F401, TID253
+    except ImportError:
+        raise UnsupportedOutput(
+            f"cannot write {path}: MP3 needs lameenc, which is not installed (it has no "
+            "build for 32-bit ARM); export to .ogg, .flac or .wav, or "
+            "pip install lameenc where it has a wheel"
+        ) from None
 
 
 def writer_for(path: Path | str) -> WriterFactory:
