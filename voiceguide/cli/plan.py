@@ -6,11 +6,15 @@ event of no step (``step`` null) is named by the chapter it is in: the intro's e
 two lengths (``voiceguide.compile.lengths``): the table as ``routine 10:00 · file 11:10``
 under its title, the JSON as ``routine_ms`` and ``file_ms``. Step names are never cut: the
 step column is as wide as the longest.
+
+``--svg FILE`` draws the same timeline instead (``voiceguide.export.picture``, imported only
+then), and the JSON lists its parts too (``voiceguide.timeline.parts``), in file time.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,6 +32,14 @@ def plan(
     tones: Annotated[
         bool, typer.Option("--tones", help="List tones too, not only speech.")
     ] = False,
+    svg: Annotated[
+        Path | None,
+        typer.Option(
+            "--svg",
+            dir_okay=False,
+            help="Draw the routine into this SVG file instead of the table: parts, breath, cues.",
+        ),
+    ] = None,
 ) -> None:
     """Show when each cue is spoken: routine time (0:00 = first step), file time, step, cue."""
     from voiceguide.compile.lengths import lengths
@@ -36,9 +48,20 @@ def plan(
     _, compiled, _ = compile_script(script, engine=engine)
     tl = compiled.timeline
     length = lengths(tl)
+    if svg is not None:
+        from voiceguide.export.picture import write_picture
+        from voiceguide.words import phrases
+
+        write_picture(tl, phrases(), svg, subtitle=length.label())
+        if not as_json:
+            typer.echo(f"{svg}: {tl.title}, {length.label()}")
+            for issue in compiled.issues:
+                typer.echo(f"does not fit: {issue}", err=True)
+            return
     if as_json:
         data = tl.to_json()
         data["routine_ms"], data["file_ms"] = length.routine_ms, length.file_ms
+        data["parts"] = json_parts(tl)
         for event in data["events"]:
             event["step_name"] = step_name(tl, event["step"], event["start_ms"])
         data["issues"] = [str(i) for i in compiled.issues]
@@ -86,6 +109,16 @@ def plan(
         typer.echo(f"{cells[0]}  {cells[1]}  {cells[2]}  {cells[3]}  {row[4]}".rstrip())
     for issue in compiled.issues:
         typer.echo(f"does not fit: {issue}", err=True)
+
+
+def json_parts(tl: Timeline) -> list[dict[str, object]]:
+    """The parts (``voiceguide.timeline.parts``) as plan --json lists them, in file time."""
+    from dataclasses import asdict
+
+    from voiceguide.timeline.parts import parts
+    from voiceguide.words import phrases
+
+    return [asdict(p) for p in parts(tl, phrases())]
 
 
 def chapter_title(title: str, step: int | None) -> str:
