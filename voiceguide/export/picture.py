@@ -34,7 +34,7 @@ WIDTH = 1600  # px, whatever the routine's length: the whole routine in one view
 PLOT_X = 72  # the lanes' names sit left of it
 PLOT_RIGHT = 24
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-CHAR_EM = 0.56  # a generous mean glyph width, in ems, so estimated text never overflows
+CHAR_EM = 0.56  # the fonts' mean glyph width in ems, a little over for lowercase text
 CUE_ROWS = 4  # label rows under the cue ticks, filled first come first served
 CUE_CHARS = 34  # a cue label longer than this is cut (the full text is its <title>)
 TICK_GAP_PX = 80  # the least room between labelled axis ticks
@@ -80,7 +80,7 @@ class Span:
 
 
 def text_width(text: str, size: float) -> float:
-    """An upper estimate of ``text``'s width in px at font size ``size``."""
+    """An estimate of ``text``'s width in px at font size ``size`` (no font is measured)."""
     return len(text) * size * CHAR_EM
 
 
