@@ -118,7 +118,9 @@ def input_hash(files: Iterable[Path], options: dict[str, Any]) -> str:
     for f in files:
         h.update(b"\0file\0" + str(f).encode() + b"\0")
         try:
-            h.update(f.read_bytes())
+            with open(f, "rb") as data:  # a MiB at a time: a music file may be an hour long
+                while chunk := data.read(1 << 20):
+                    h.update(chunk)
         except OSError:
             h.update(b"<missing>")
     return h.hexdigest()
@@ -133,7 +135,8 @@ def _stamp(path: Path) -> list[int] | None:
 
 
 def _inputs(options: dict[str, Any], included: Iterable[Path]) -> list[Path]:
-    """The files an export's hash reads: the script being exported now, then its includes."""
+    """The files an export's hash reads: the script being exported now, then its includes
+    (and the music files it plays, ``pipeline.ExportResult.files``)."""
     script = Path(options["script"])
     return [script, *(f for f in included if f != script)]
 

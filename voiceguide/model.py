@@ -158,6 +158,21 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Music:
+    """A music bed (``music:``): the listener's own audio file under a routine or a step,
+    looped or trimmed to it, ducked under speech like the tones and faded in and out.
+
+    ``level_db`` is the music's loudness relative to the voice's (the file is measured and
+    set that far under it); ``fade_ms`` is the length of the fade in and of the fade out.
+    """
+
+    path: Path  # resolved, read by soundfile (WAV, FLAC, MP3, Ogg)
+    level_db: float = -18.0
+    fade_ms: int = 2000
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a routine. With ``sides``, the duration is split equally between them."""
 
@@ -171,6 +186,7 @@ class Step:
     chime: bool = True
     countdown: int = 0  # ticks in the last N seconds of the step (and of each side)
     wait: Wait | None = None  # hold for "ready" before the timed part (see Wait)
+    music: Music | None = None  # None: the routine's music bed, if it has one
     where: Where = NOWHERE
     say_where: Where = NOWHERE  # where the script writes ``say`` (the step's place if not)
     voice: VoiceSettings = VoiceSettings()  # everything but the breath words
@@ -197,6 +213,7 @@ class Routine:
     intro_where: Where = NOWHERE  # where the intro, outro and rest texts are in the script
     outro_where: Where = NOWHERE
     rest_where: Where = NOWHERE
+    music: Music | None = None  # a music bed under the whole file (steps may set their own)
 
 
 def with_voices(routine: Routine, engine: str | None, voice: str | None) -> Routine:

@@ -116,7 +116,7 @@ class ExportResult:
     duration_ms: int = 0
     lufs: float | None = None  # integrated loudness of the audio as written (decoded)
     peak_dbtp: float | None = None  # its true peak
-    files: list[Path] = field(default_factory=list)  # the script files read
+    files: list[Path] = field(default_factory=list)  # the script and music files read
 
 
 def default_output(script: str | Path) -> Path:
@@ -190,6 +190,7 @@ def _export(
 ) -> ExportResult:
     """The work of ``export``: compile, then render, write and measure (``export.routine``)."""
     from voiceguide.compile.job import refuse_misfits
+    from voiceguide.compile.music import music_files
     from voiceguide.export.routine import export_timeline
 
     routine, compiled, bank = compile_script(path, engine=engine, voice=voice)
@@ -208,7 +209,7 @@ def _export(
         duration_ms=compiled.timeline.duration_ms,
         lufs=written.lufs,
         peak_dbtp=written.peak_dbtp,
-        files=list(routine.files),
+        files=[*routine.files, *music_files(routine)],  # the music counts in the no-op key
     )
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from voiceguide.breath import schedule
 from voiceguide.compile.cuefit import FitIssue, Placed, fit_issues, routine_time
+from voiceguide.compile.music import with_music
 from voiceguide.compile.pacer import pace
 from voiceguide.errors import EngineError, ScriptError
 from voiceguide.limits import MAX_TEXT_CHARS
@@ -138,14 +139,13 @@ class _Builder:
     def final(self, ms: int) -> None:
         """Everything before file time ``ms`` is laid out for good: hand on that much."""
         if self.on_final is not None:
-            self.on_final(self.prefix(ms))
+            self.on_final(with_music(self.prefix(ms), self.routine, whole=False))
 
     def prefix(self, ms: int) -> Timeline:
         """The timeline so far, up to ``ms``: a prefix of the one ``build`` returns."""
         r = self.routine
         events: list[Speech | Tone | Silence] = [p.speech for p in self.placed]
-        events += self.tones
-        events += self.silences
+        events += [*self.tones, *self.silences]
         events = sorted((e for e in events if e.start_ms < ms), key=_event_key)
         chapters = list(self.chapters)
         if self.origin is None and r.intro:  # the intro, so far
@@ -205,7 +205,7 @@ class _Builder:
 
     def build(self) -> Compiled:
         """The whole timeline (the prefix up to the end) and its fit issues."""
-        timeline = self.prefix(self.lay_out())
+        timeline = with_music(self.prefix(self.lay_out()), self.routine, whole=True)
         names = [step.name for step in self.routine.steps]
         issues = tuple(fit_issues(self.placed, names, self.origin or 0))
         return Compiled(timeline, issues, tuple(self.pending.values()))

@@ -151,6 +151,13 @@ class LoudnessMeter:
         """
         return self._hop_energies().copy()
 
+    def take_hop_energies(self) -> _F64:
+        """``hop_energies`` of the hops completed since the last take, forgotten here: a
+        long stream (a music file) read hop by hop without the meter growing."""
+        hops = self._hop_energies()
+        self._energies = []
+        return hops
+
     def integrated(self) -> float:
         """Gated integrated loudness in LUFS of everything added; ``-inf`` for silence.
 

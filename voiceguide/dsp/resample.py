@@ -49,6 +49,14 @@ def kaiser_sinc_table(
     return shared, half
 
 
+def reach(from_rate: int, to_rate: int) -> int:
+    """How many input samples ``resample``'s filter reaches on each side of an output's
+    instant: a stream resampled piece by piece needs that much of its neighbours."""
+    g = math.gcd(int(from_rate), int(to_rate))
+    up, down = int(to_rate) // g, int(from_rate) // g
+    return kaiser_sinc_table(up, down, _ZERO_CROSSINGS, _ROLLOFF, _KAISER_BETA)[1]
+
+
 def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int) -> Samples:
     """Resample mono ``samples`` by the exact ratio ``to_rate / from_rate``.
 

@@ -1,5 +1,6 @@
-"""The mixer: a timeline's clips and tones summed block by block, the tone bed ducked under
-speech, then gain, true-peak limiter and final gain (``render``).
+"""The mixer: a timeline's clips, tones and music summed block by block, the bed (tones and
+music, ``render.music``) ducked under speech, then gain, true-peak limiter and final gain
+(``render``).
 
 The mix is computed block by block, so memory does not grow with the routine's length:
 speech clips are loaded when they start and dropped when they end; tones are synthesised
@@ -32,6 +33,7 @@ from voiceguide.dsp.samples import F64 as _F64
 from voiceguide.dsp.samples import Samples
 from voiceguide.model import VoiceSettings
 from voiceguide.render.level import Level
+from voiceguide.render.music import MusicMix
 from voiceguide.render.tone_stats import rough_tone_stats, tone_stats
 from voiceguide.speakable import speakable
 from voiceguide.timeline import Silence, Speech, Timeline, Tone
@@ -70,6 +72,7 @@ class Mixer:
         self.speech_ends = np.array([ms_to_frames(s.end_ms) for s in speech], dtype=np.int64)
         self.ramp = max(1, tones.DUCK_RAMP_MS * FRAMES_PER_MS)
         self.duck = float(10 ** (tones.DUCK_DB / 20))
+        self.music = MusicMix(timeline)  # the music beds, ducked with the tones
 
     def _ducking(self, b0: int, b1: int) -> list[tuple[int, int]]:
         """The (start, end) frames of the speech whose ducking reaches frames [b0, b1)."""
@@ -223,6 +226,11 @@ class Mixer:
                     target = voice if part.speech else bed
                     target[lo - b0 : hi - b0] += part.samples[lo - part.start : hi - part.start]
                     part.add_stats(peaks[1 - part.speech], _PEAKS, b0, lo, hi)
+            music = self.music.samples(b0, b1) if self.music else None
+            music_stats = self.music.stats(b0, b1) if music is not None else None
+            if music is not None and music_stats is not None:
+                bed += music
+                peaks[1] += music_stats[_PEAKS]
             duck = self._duck(b0, b1)
             chunk_duck = self._duck_chunks(b0, b1)
             if duck is None or chunk_duck is None:
@@ -256,6 +264,10 @@ class Mixer:
                 if lo < hi:
                     part.add_stats(peaks[1 - part.speech], _PEAKS, b0, lo, hi)
                     part.add_stats(energy[1 - part.speech], _ENERGY, b0, lo, hi)
+            music = self.music.stats(b0, b1) if self.music else None
+            if music is not None:
+                peaks[1] += music[_PEAKS]
+                energy[1] += music[_ENERGY]
             duck = self._duck_chunks(b0, b1)
             if duck is None:
                 total = energy[0] + energy[1]

@@ -13,6 +13,7 @@ from voiceguide.script.counts import Totals
 from voiceguide.script.fields import Fields
 from voiceguide.script.includes import Context, include
 from voiceguide.script.messages import over
+from voiceguide.script.music import music
 from voiceguide.script.steps import step
 from voiceguide.script.voices import resolve, voice_fields
 
@@ -27,6 +28,7 @@ ROUTINE_KEYS = {
     "rest_say",
     "steps",
     "counting_voice",
+    "music",
 }
 
 
@@ -91,4 +93,5 @@ def routine(f: Fields, stack: tuple[Path, ...], ctx: Context, root: Node) -> Rou
         rest_where=f.where(m["rest_say" if "rest_say" in m else "rest"])
         if "rest" in m
         else f.where(root),
+        music=music(f, m["music"], "music") if "music" in m else None,
     )

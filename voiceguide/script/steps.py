@@ -19,6 +19,7 @@ from voiceguide.script.counts import cycles, repeats
 from voiceguide.script.cues import cues
 from voiceguide.script.fields import Fields, sided
 from voiceguide.script.messages import over
+from voiceguide.script.music import music
 from voiceguide.script.voices import voice_fields
 from voiceguide.words import phrases
 
@@ -35,6 +36,7 @@ STEP_KEYS = {
     "countdown",
     "voice",
     "counting_voice",
+    "music",
 }
 WAIT_KEYS = {"pause", "say", "remind", "every", "go"}
 _ATTRS = {  # the fields the model names otherwise
@@ -75,6 +77,7 @@ def read_fields(
         "wait": lambda n, at: wait(f, n, at),
         "voice": lambda n, at: voice_fields(f, n, at),
         "counting_voice": lambda n, at: voice_fields(f, n, at),
+        "music": lambda n, at: music(f, n, at),
     }
     for key, read in readers.items():
         if key in m or key in required:

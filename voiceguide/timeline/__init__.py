@@ -98,6 +98,27 @@ class SidePart:
     kind: Literal["side"] = "side"
 
 
+@dataclass(frozen=True)
+class MusicBed:
+    """A music bed over one part of the file (``voiceguide.compile.music``): the file (by
+    path and content hash), its level relative to the voice, its fades, and where in the
+    file it starts (the file loops from its start, with a crossfade, past its end)."""
+
+    start_ms: int
+    end_ms: int
+    file: str
+    sha256: str
+    level_db: float
+    fade_in_ms: int
+    fade_out_ms: int
+    offset_ms: int = 0
+    kind: Literal["music"] = "music"
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
 Event = Speech | Tone | Silence | Chapter
 
 
@@ -116,6 +137,7 @@ class Timeline:
     chapters: tuple[Chapter, ...]
     author: str | None = None
     sides: tuple[SidePart, ...] = ()
+    music: tuple[MusicBed, ...] = ()
 
     @property
     def speech(self) -> tuple[Speech, ...]:
@@ -126,8 +148,9 @@ class Timeline:
         return next((p for p in self.sides if p.start_ms <= ms < p.end_ms), None)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``from_json`` reads it back to an equal timeline."""
-        return {
+        """A JSON-ready dict; ``from_json`` reads it back to an equal timeline (music beds
+        only where there are some, so a routine without music reads as it always has)."""
+        data = {
             "title": self.title,
             "author": self.author,
             "duration_ms": self.duration_ms,
@@ -136,6 +159,9 @@ class Timeline:
             "sides": [asdict(p) for p in self.sides],
             "events": [asdict(e) for e in self.events],
         }
+        if self.music:
+            data["music"] = [asdict(m) for m in self.music]
+        return data
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
@@ -163,7 +189,13 @@ class Timeline:
             item = dict(raw)
             item.pop("kind")
             sides.append(SidePart(**item))
+        music = []
+        for raw in data.get("music", []):
+            item = dict(raw)
+            item.pop("kind")
+            music.append(MusicBed(**item))
         return cls(
+            music=tuple(music),
             sides=tuple(sides),
             title=data["title"],
             author=data.get("author"),
