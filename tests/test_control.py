@@ -419,6 +419,7 @@ def test_ctl_round_trips(hub: ControlHub, sock: Path) -> None:
     imported = {line.rpartition("|")[2].strip().split(".")[0] for line in proc.stderr.splitlines()}
     assert "socket" in imported
     assert not imported & {"numpy", "yaml", "soundfile", "lameenc", "pyttsx3", "mutagen"}
+    assert "typer" not in imported  # ``ctl ACTION`` is answered before typer is imported
 
     proc = ctl("Volume_Up", "--socket", str(sock))
     assert (proc.returncode, proc.stdout) == (0, "ok\n")
@@ -460,6 +461,17 @@ def test_ctl_finds_a_player_without_xdg_runtime_dir(short_dir: Path) -> None:
     proc = ctl("repeat", env={**env, "XDG_RUNTIME_DIR": str(runtime)})
     assert proc.returncode == ExitCode.NO_PLAYER
     assert f"(socket {runtime / 'voiceguide.sock'})" in errors(proc)
+
+
+def test_ctl_in_other_forms_goes_through_the_command_line(hub: ControlHub, sock: Path) -> None:
+    """``--socket=PATH`` is the quick form too; ``--help`` and extra words are typer's."""
+    proc = ctl(f"--socket={sock}", "back")
+    assert (proc.returncode, proc.stdout, errors(proc)) == (0, "ok\n", "")
+    assert hub.get(1) == Command(Action.BACK, Origin.SOCKET)
+    proc = ctl("--help")
+    assert proc.returncode == 0 and "ACTION" in proc.stdout
+    proc = ctl("next", "now", "--socket", str(sock))
+    assert proc.returncode == ExitCode.USAGE and "unexpected extra argument" in errors(proc)
 
 
 def test_ctl_refuses_unknown_actions() -> None:

@@ -38,9 +38,16 @@ def main() -> None:
     signals.install()
     run = Run()
     try:
-        from voiceguide.cli.commands import app
+        if sys.argv[1:2] == ["ctl"]:  # the common ``ctl ACTION`` without typer: fast
+            from voiceguide.cli.ctl_send import quick
 
-        app(prog_name="voiceguide", obj=run)
+            done = quick(sys.argv[2:])
+        else:
+            done = False
+        if not done:
+            from voiceguide.cli.commands import app
+
+            app(prog_name="voiceguide", obj=run)
     except SystemExit as exc:
         if interrupted(exc, signals):
             _exit_interrupted()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 
 import typer
 
-from voiceguide.player.channel import ControlError, send_command
+from voiceguide.cli.ctl_send import send
 from voiceguide.player.commands import WORDS, parse_action
 
 
@@ -31,10 +29,4 @@ def ctl(
         word = parse_action(action).value
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="ACTION") from None
-    answer = send_command(word, socket)
-    if answer.startswith("error:"):
-        raise ControlError(f"the player says: {answer.removeprefix('error:').strip()}")
-    if word == "status":
-        with contextlib.suppress(ValueError):  # not JSON: shown as it came
-            answer = json.dumps(json.loads(answer), separators=(", ", ": "), ensure_ascii=False)
-    typer.echo(answer)
+    typer.echo(send(word, socket))

@@ -13,47 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from voiceguide.player.actions import ALIASES, WORDS, Action, parse_action
 
-class Action(Enum):
-    """What a person asks the player to do; the value is the word of the socket protocol."""
-
-    PAUSE = "pause"
-    RESUME = "resume"
-    TOGGLE_PAUSE = "toggle"
-    NEXT = "next"
-    BACK = "back"  # previous step, or restart this one if more than a few seconds in
-    REPEAT = "repeat"  # this step again
-    VOLUME_UP = "volume-up"
-    VOLUME_DOWN = "volume-down"
-    WHATS_NEXT = "whats-next"  # speak the time left in this step and the next step's name
-    READY = "ready"  # go on from a wait-for-ready step
-    STATUS = "status"  # answered with the player's status as JSON
-    STOP = "stop"
-
-
-WORDS: tuple[str, ...] = tuple(a.value for a in Action)
-ALIASES: dict[str, Action] = {
-    "toggle-pause": Action.TOGGLE_PAUSE,
-    "previous": Action.BACK,
-    "prev": Action.BACK,
-    "skip": Action.NEXT,
-    "quit": Action.STOP,
-    "start": Action.RESUME,  # starts a play waiting for start (play --wait-start)
-}
-
-
-def parse_action(word: str) -> Action:
-    """The action a protocol word names (case-insensitive, ``_`` for ``-``, or an alias).
-
-    Raises ValueError with a message listing the words.
-    """
-    key = word.strip().lower().replace("_", "-")
-    if key in ALIASES:
-        return ALIASES[key]
-    try:
-        return Action(key)
-    except ValueError:
-        raise ValueError(f"unknown command {word.strip()!r} (one of: {', '.join(WORDS)})") from None
+__all__ = ["ALIASES", "WORDS", "Action", "Command", "Origin", "parse_action"]
 
 
 class Origin(Enum):
