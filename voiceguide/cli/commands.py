@@ -33,6 +33,7 @@ COMMANDS = {
     "ctl": "voiceguide.cli.ctl:ctl",
     "doctor": "voiceguide.cli.doctor:doctor",
     "service": "voiceguide.cli.service:service",
+    "schema": "voiceguide.cli.schema:schema",
 }
 MARKUP: Final = "rich"  # help texts are rich markup: a literal "[" is written "\\["
 
