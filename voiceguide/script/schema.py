@@ -29,11 +29,13 @@ from voiceguide.script.breathing import BREATH_KEYS, NAMED_PATTERNS
 from voiceguide.script.cues import CUE_KEYS, CUE_TIMING_KEYS
 from voiceguide.script.fields import SIDED_FIELDS, TEMPLATE_FIELDS
 from voiceguide.script.includes import INCLUDE_KEYS
+from voiceguide.script.music import MUSIC_KEYS
 from voiceguide.script.routine import ROUTINE_KEYS
 from voiceguide.script.schema_fields import (
     BREATH,
     CUE,
     INCLUDE,
+    MUSIC,
     ROUTINE,
     STEP,
     VOICE,
@@ -119,6 +121,12 @@ def definitions() -> dict[str, Any]:
                     "description": "A voice name (see 'voiceguide voices').",
                 },
                 {**_mapping(VOICE, VOICE_KEYS), "not": {"required": ["rate", "speed"]}},
+            ],
+        },
+        "music": {
+            "anyOf": [
+                described(ref("text"), "The music file, by a path relative to this script."),
+                _mapping(MUSIC, MUSIC_KEYS, required=("file",)),
             ],
         },
         "breathing_fields": _mapping(BREATH, BREATH_KEYS),
@@ -275,6 +283,7 @@ def undescribed() -> list[str]:
         ("breathing", BREATH, BREATH_KEYS),
         ("cue", CUE, CUE_KEYS),
         ("voice", VOICE, VOICE_KEYS),
+        ("music", MUSIC, MUSIC_KEYS),
     ):
         found += [f"{where}.{key}" for key in sorted(keys - set(table))]
     return found

@@ -13,11 +13,12 @@ import dataclasses
 from typing import Any
 
 from voiceguide import limits
-from voiceguide.model import BreathPattern, Routine, Step, Wait
+from voiceguide.model import BreathPattern, Music, Routine, Step, Wait
 from voiceguide.script.breathing import NAMED_PATTERNS
 from voiceguide.script.cues import PHASE_NAMES
 from voiceguide.script.fields import TEMPLATE_FIELDS
 from voiceguide.script.includes import SCRIPT_SUFFIXES
+from voiceguide.script.music import FORMATS, LEVEL_RANGE_DB, MAX_FADE_MS
 from voiceguide.script.voices import MAX_RATE, MAX_SPEED, MIN_RATE, MIN_SPEED
 from voiceguide.words import phrases
 
@@ -88,6 +89,11 @@ ROUTINE: Table = {
         _text("plain_template", default(Routine, "rest_say")),
         "Said at the start of each rest.",
     ),
+    "music": (
+        ref("music"),
+        f"A music bed under the whole file: a {FORMATS} file (a path relative to this "
+        "script), or a mapping of file, level_db and fade.",
+    ),
     "steps": (
         {
             "type": "array",
@@ -157,6 +163,11 @@ STEP: Table = {
     "wait": (
         ref("wait"),
         "Hold before the timed part until 'ready' (the player); a fixed pause in an export.",
+    ),
+    "music": (
+        ref("music"),
+        f"A music bed under this step in place of the routine's: a {FORMATS} file, or a "
+        "mapping of file, level_db and fade.",
     ),
     "voice": (ref("voice"), "The step's voice: the fields it names in place of the routine's."),
     "counting_voice": (
@@ -261,4 +272,20 @@ VOICE: Table = {
         "A factor of the usual rate (or rate, not both).",
     ),
     "volume": (_number(VOLUME), "0 to 1: 0.5 is 6 dB quieter."),
+}
+
+MUSIC: Table = {
+    "file": (ref("text"), f"The {FORMATS} file, by a path relative to this script (or ~/...)."),
+    "level_db": (
+        {**_number(LEVEL_RANGE_DB), "default": default(Music, "level_db")},
+        "How far under the voice it sounds (dB).",
+    ),
+    "fade": (
+        {
+            **ref("duration_or_zero"),
+            "maximum": MAX_FADE_MS / 1000,
+            "default": default(Music, "fade_ms"),
+        },
+        f"How long it fades in and out (at most {MAX_FADE_MS // 1000}s).",
+    ),
 }
