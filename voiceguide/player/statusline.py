@@ -178,7 +178,9 @@ class StatusLine:
         self._thread: threading.Thread | None = None
         self._console: Any = None
         self._shown = ""
-        self._actions: collections.deque[str] = collections.deque()  # journal lines to write
+        # journal lines to write, each with the status just after its action: the part it
+        # leads to is journaled after it even when the next tick comes after a stop
+        self._actions: collections.deque[tuple[str, dict[str, Any]]] = collections.deque()
 
     def start(self) -> None:
         if self.live:
@@ -210,13 +212,16 @@ class StatusLine:
         by the status thread, before the part it leads to. Nothing on a terminal, whose
         line shows the last one's effect."""
         if self.journal is not None:
-            self._actions.append(control_text(action, origin, did))
+            self._actions.append((control_text(action, origin, did), self.status()))
 
     def _write_actions(self) -> None:
-        if self._actions:
-            while self._actions:
-                self.stream.write(self._actions.popleft() + "\n")
-            self.stream.flush()
+        if self.journal is None or not self._actions:
+            return
+        while self._actions:
+            line, after = self._actions.popleft()
+            self.stream.write(line + "\n")
+            self.journal.tick(after, self.timeline(), self.parts())
+        self.stream.flush()
 
     def journal_end(self, position_ms: int) -> None:
         """Journal the parts begun up to where the play ended (file time ``position_ms``):
@@ -236,11 +241,11 @@ class StatusLine:
 
     def tick(self) -> None:
         """Read the status once and show it."""
-        status = self.status()
         if self.journal is not None:
-            self._write_actions()
-            self.journal.tick(status, self.timeline(), self.parts())
+            self._write_actions()  # before the status is read: it is the newer
+            self.journal.tick(self.status(), self.timeline(), self.parts())
             return
+        status = self.status()
         self._draw(status, part_span(status, self.parts()))
 
     def _draw(self, status: dict[str, Any], span: tuple[int, int] | None) -> None:
