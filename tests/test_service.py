@@ -108,6 +108,44 @@ def test_a_daily_service_and_its_timer(tmp_path: Path) -> None:
     assert verify(service, timer, user=True, tmp_path=tmp_path) == ""
 
 
+def test_the_play_options_go_into_the_unit(tmp_path: Path) -> None:
+    """What ``play`` would be told on the command line is told to the service's play:
+    output, device, volume, engine, voice and the device wait, the defaults left out."""
+    install(tmp_path, "daily", "--at", "7:05", "--output", "pacat", "--device", "usb")
+    install(tmp_path, "daily", "--at", "7:05", "--volume", "-6", "--engine", "pyttsx3")
+    lines = unit_lines(tmp_path / "voiceguide-daily.service")  # installing again updates
+    python = os.path.abspath(sys.executable)
+    exec_start = f"ExecStart={python} -m voiceguide play daily"
+    assert f"{exec_start} --volume -6 --engine pyttsx3 --device-wait 60" in lines
+    install(
+        tmp_path, "daily", "--at", "7:05", "--output", "pacat", "--device", "usb",
+        "--voice", "en-gb", "--device-wait", "90",
+    )  # fmt: skip
+    lines = unit_lines(tmp_path / "voiceguide-daily.service")
+    assert (
+        f"{exec_start} --output pacat --device usb --voice en-gb --device-wait 90" in lines
+    )
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--output", "jack"),
+        ("--engine", "festival"),
+        ("--volume", "9"),
+        ("--volume", "nan"),
+        ("--device-wait", "-1"),
+    ],
+)
+def test_a_play_option_the_play_would_refuse_is_a_usage_error(
+    tmp_path: Path, option: tuple[str, str]
+) -> None:
+    done = vg("service", "install", "daily", "--at", "7:05", *option, "--unit-dir", str(tmp_path))
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert option[0] in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_routine_file_is_named_by_its_absolute_path(tmp_path: Path) -> None:
     script = write(tmp_path, "title: Stretch Now\nsteps:\n  - {name: A, duration: 5s}\n")
     units = tmp_path / "units"
@@ -411,7 +449,7 @@ def test_the_units_command_plays_the_routine(tmp_path: Path) -> None:
         "title: Unit Test\nvoice: {engine: fake}\nsteps:\n  - {name: One, duration: 3s}\n",
         "unit test.yaml",
     )
-    install(tmp_path / "units", str(script), "--at", "07:00")
+    install(tmp_path / "units", str(script), "--at", "07:00", "--volume", "-6")
     lines = unit_lines(tmp_path / "units" / "voiceguide-unit-test.service")
     command = shlex.split(next(x for x in lines if x.startswith("ExecStart=")).split("=", 1)[1])
     assert command[0] == os.path.abspath(sys.executable) and command[4] == str(script)

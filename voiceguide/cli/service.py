@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from voiceguide.cli.commands import MARKUP
+from voiceguide.cli.options import Device, Engine, Output, Voice, Volume, in_range
+from voiceguide.service.units import DEVICE_WAIT_S
 
 service = typer.Typer(
     help="Run a routine as a systemd service: every day at a time, or at a button's press.",
@@ -53,6 +55,19 @@ def _at(value: str | None) -> str | None:
         raise typer.BadParameter(str(error)) from None
 
 
+def _known(output: str, engine: str | None) -> None:
+    """A usage error (exit 2) for an output or engine the play would refuse at boot."""
+    from voiceguide.player.output import NAMES
+    from voiceguide.voices import ENGINES
+
+    if output not in NAMES:
+        known = ", ".join(NAMES)
+        raise typer.BadParameter(f"{output!r} is not one of {known}", param_hint="--output")
+    if engine is not None and engine.lower() not in ENGINES:
+        known = ", ".join(sorted(ENGINES))
+        raise typer.BadParameter(f"{engine!r} is not one of {known}", param_hint="--engine")
+
+
 def _commands(commands: list[list[str]]) -> None:
     for command in commands:
         typer.echo(f"  {' '.join(command)}")
@@ -86,6 +101,20 @@ def install(
         bool, typer.Option("--no-enable", help="Write the units; do not enable or start them.")
     ] = False,
     dry_run: DryRun = False,
+    output: Output = "auto",
+    device: Device = None,
+    volume_db: Volume = 0.0,
+    engine: Engine = None,
+    voice: Voice = None,
+    device_wait: Annotated[
+        float,
+        typer.Option(
+            "--device-wait",
+            callback=lambda value: in_range(value, (0.0, 3600.0)),
+            help="Seconds the play waits for its audio device (at boot the sound server "
+            "may come later), or keeps reopening a lost one, before giving up.",
+        ),
+    ] = DEVICE_WAIT_S,
 ) -> None:
     """Write a systemd unit (and timer) that plays ROUTINE, and enable it.
 
@@ -94,14 +123,16 @@ def install(
     """
     from voiceguide.service import install as units
 
+    _known(output, engine)
     if (at is None) == (not on_button):
         raise typer.BadParameter("choose one: --at HH:MM or --on-button", param_hint="--at")
     if buttons is not None and not on_button:
         raise typer.BadParameter("--buttons goes with --on-button", param_hint="--buttons")
     if on_button and buttons is None:
         buttons = units.default_buttons_file(units.invoking_account())
+    play = units.PlayOptions(output, device, volume_db, engine, voice, device_wait)
     plan = units.plan_install(
-        routine, at=at, buttons=buttons, system=system, unit_dir=unit_dir, name=name
+        routine, at=at, buttons=buttons, system=system, unit_dir=unit_dir, name=name, play=play
     )
     assert plan.spec is not None
     if dry_run:

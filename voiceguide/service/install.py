@@ -100,13 +100,41 @@ def installed_sound_units(dirs: tuple[Path, ...] = VENDOR_USER_DIRS) -> tuple[st
     return ()
 
 
-def player_command(routine: str, buttons: Path | None) -> tuple[str, ...]:
-    """The play the service runs: this Python's voiceguide, the routine, the device wait,
-    and with ``buttons`` the wait for a press."""
+@dataclass(frozen=True)
+class PlayOptions:
+    """How the service's play sounds, as ``voiceguide play`` takes it: None (and a volume
+    of 0 dB) leaves the play's default, so the unit names only what was chosen."""
+
+    output: str | None = None
+    device: str | None = None
+    volume_db: float = 0.0
+    engine: str | None = None
+    voice: str | None = None
+    device_wait_s: float = DEVICE_WAIT_S
+
+    def arguments(self) -> tuple[str, ...]:
+        """The play's options for these choices (the device wait always: a service starts
+        at boot, often before its sound server)."""
+        given = {
+            "--output": None if self.output in (None, "auto") else self.output,
+            "--device": self.device,
+            "--volume": None if self.volume_db == 0 else f"{self.volume_db:g}",
+            "--engine": self.engine,
+            "--voice": self.voice,
+            "--device-wait": f"{self.device_wait_s:g}",
+        }
+        return tuple(word for option, value in given.items() if value for word in (option, value))
+
+
+def player_command(
+    routine: str, buttons: Path | None, options: PlayOptions | None = None
+) -> tuple[str, ...]:
+    """The play the service runs: this Python's voiceguide, the routine, with ``buttons``
+    the wait for a press, and the chosen output, device, volume and voice."""
     command = [os.path.abspath(sys.executable), "-m", "voiceguide", "play", routine]
     if buttons is not None:
         command += ["--buttons", str(buttons), "--wait-start"]
-    return (*command, "--device-wait", str(DEVICE_WAIT_S))
+    return (*command, *(options or PlayOptions()).arguments())
 
 
 @dataclass
@@ -153,10 +181,12 @@ def plan_install(
     system: bool,
     unit_dir: Path | None = None,
     name: str | None = None,
+    play: PlayOptions | None = None,
 ) -> Plan:
     """The units for ``routine`` at ``at`` (HH:MM, daily), or waiting for a press of the
-    buttons in ``buttons`` (``at`` None), and how to enable them. The routine and the
-    buttons file are loaded here: their errors (exit 3) come before anything is written."""
+    buttons in ``buttons`` (``at`` None), played as ``play`` says, and how to enable them.
+    The routine and the buttons file are loaded here: their errors (exit 3) come before
+    anything is written."""
     argument, title = _routine_arg(routine)
     if at is None:
         from voiceguide.player.buttons_config import load_buttons
@@ -170,7 +200,7 @@ def plan_install(
         name=name_of(name or routine),
         title=title,
         routine_arg=routine if name is None else name,
-        command=player_command(argument, None if at is not None else buttons),
+        command=player_command(argument, None if at is not None else buttons, play),
         at=at,
         system=system,
         user=account.name if system else None,
