@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from voiceguide.cli.options import Device, Output, Socket
 from voiceguide.doctor.run import DEFAULT_TIMEOUT
 
 
@@ -18,23 +19,13 @@ def doctor(
     play: Annotated[
         bool, typer.Option("--play", help="Play a short tone on the output (--output, --device).")
     ] = False,
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output", help="Audio output to open: auto, sounddevice, pacat, aplay, subprocess."
-        ),
-    ] = "auto",
-    device: Annotated[
-        str | None, typer.Option("--device", help="Output device (see 'voiceguide devices').")
-    ] = None,
+    output: Output = "auto",
+    device: Device = None,
     buttons: Annotated[
         Path | None,
         typer.Option("--buttons", help="A buttons file to check (see 'play --buttons')."),
     ] = None,
-    socket: Annotated[
-        Path | None,
-        typer.Option("--socket", help="Control socket [$XDG_RUNTIME_DIR/voiceguide.sock]."),
-    ] = None,
+    socket: Socket = None,
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, max=3600.0, help="Seconds each check may take.")
     ] = DEFAULT_TIMEOUT,

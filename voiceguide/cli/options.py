@@ -7,6 +7,7 @@ command takes, so their names and help are written here only.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,6 +53,10 @@ Device = Annotated[
         help="Output device: headphones, hdmi, hdmi0, hdmi1, usb, bluetooth, or an ID "
         "from 'voiceguide devices'.",
     ),
+]
+Socket = Annotated[
+    Path | None,
+    typer.Option("--socket", help="Control socket [$XDG_RUNTIME_DIR/voiceguide.sock]."),
 ]
 Volume = Annotated[
     float,
