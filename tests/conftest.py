@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,19 @@ pytest_plugins = ["tests.pulse"]  # the private PulseAudio server fixture, ``pul
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
+
+# A routine that speaks every 2 s for 30 s (fake voice): a device that comes late or goes
+# away is heard from, whenever it does.
+TALKING = """title: Boot Test
+voice: {engine: fake}
+intro: Good morning.
+steps:
+  - name: Talk
+    duration: 30s
+    say: Breathe.
+    cues:
+      - {every: 2s, from: 2s, say: Still here.}
+"""
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -85,6 +99,15 @@ def ctl(word: str, sock: Path) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def wait_for_socket(sock: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until the player ``proc`` has opened its control socket (it must stay running)."""
+    deadline = time.monotonic() + timeout
+    while not sock.exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the player never opened its socket"
+        time.sleep(0.02)
 
 
 def ffprobe(path: Path, *args: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
-from tests.conftest import ctl, write
+from tests.conftest import ctl, wait_for_socket, write
 from voiceguide.errors import ExitCode
 from voiceguide.player.parts import Part
 from voiceguide.player.statusline import CONTROL_LINE, JOURNAL_LINE, Journal, control_text
@@ -52,11 +52,7 @@ def test_each_control_action_is_a_journal_line(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for_socket(sock, proc)
         until(sock, proc, lambda s: s["state"] == "playing")
         ctl("pause", sock)
         until(sock, proc, lambda s: s["state"] == "paused")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SCRIPTS, ctl, vg, write
+from tests.conftest import SCRIPTS, TALKING, ctl, vg, write
 from tests.pulse import PulseServer
 from voiceguide.errors import AudioDeviceError, ExitCode
 from voiceguide.player.device_names import chosen, is_stable_name, kinds, matches, resolve
@@ -283,16 +283,6 @@ def test_play_on_a_name_nothing_answers_to_is_exit_7(usb_sink: PulseServer) -> N
     assert "'bluetooth'" in lines[0] and "here: usb" in lines[0], lines[0]
 
 
-LATE = """title: Late Speaker
-voice: {engine: fake}
-intro: Good morning.
-steps:
-  - name: Talk
-    duration: 30s
-    say: Breathe.
-    cues:
-      - {every: 2s, from: 2s, say: Still here.}
-"""
 
 
 @pytest.mark.e2e
@@ -301,7 +291,7 @@ def test_a_usb_speaker_plugged_in_after_the_start_is_found_by_name(
 ) -> None:
     """As at boot: `play --device usb` before any USB card is there waits (``--device-wait``)
     and plays on the card once it appears, looked up by its name again at each try."""
-    script = write(tmp_path, LATE)
+    script = write(tmp_path, TALKING)
     sock = tmp_path / "ctl.sock"
     args = ("--device", "usb", "--device-wait", "120", "--socket", str(sock))
     proc = subprocess.Popen(

@@ -22,23 +22,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import ctl, write
+from tests.conftest import TALKING, ctl, wait_for_socket, write
 from tests.pulse import ALSA_CONF, PulseServer, start_pulse
 from voiceguide.errors import AudioDeviceError, ExitCode
 from voiceguide.player import reopening
 from voiceguide.player.output_null import NullOutput
 from voiceguide.player.reopening import open_waiting
-
-TALKING = """title: Boot Test
-voice: {engine: fake}
-intro: Good morning.
-steps:
-  - name: Talk
-    duration: 30s
-    say: Breathe.
-    cues:
-      - {every: 2s, from: 2s, say: Still here.}
-"""
 
 
 def scripted(failures: int) -> tuple[Callable[[], NullOutput], list[int]]:
@@ -179,10 +168,8 @@ def test_a_sound_server_that_comes_during_the_wait_is_played_on(
         server = start_pulse(root)
         ready = lines.get(timeout=120)
         assert ready.startswith("voiceguide: audio device ready after "), ready
+        wait_for_socket(sock, proc)
         deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
         while (now := status(sock))["position_file_ms"] < 500:
             assert proc.poll() is None and time.monotonic() < deadline, now
             time.sleep(0.05)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, ctl, write
+from tests.conftest import REPO, ctl, wait_for_socket, write
 from tests.pulse import PulseServer
 from voiceguide.doctor.buttons import buttons_check
 from voiceguide.doctor.check import Check, Status, bounded, command_in, ok, split_fix
@@ -326,11 +326,7 @@ def test_a_running_player_is_seen_on_the_socket(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert player.poll() is None, player.communicate()[1]
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for_socket(sock, player)
         _, checks = report(env=env)
         assert checks["socket"]["status"] == "ok"
         assert f"a player is listening on {sock} (" in checks["socket"]["detail"]

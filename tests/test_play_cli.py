@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import ctl, write
+from tests.conftest import ctl, wait_for_socket, write
 from voiceguide.errors import ExitCode
 
 ROUTINE = """title: Resume Test
@@ -31,11 +31,7 @@ def start(*args: str) -> subprocess.Popen[str]:
 
 
 def status_when_up(sock: Path, proc: subprocess.Popen[str]) -> dict[str, object]:
-    deadline = time.monotonic() + 30
-    while not sock.exists():
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for_socket(sock, proc)
     data: dict[str, object] = json.loads(ctl("status", sock))
     return data
 

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-from tests.conftest import ctl, write
+from tests.conftest import ctl, wait_for_socket, write
 from tests.pulse import PulseServer, Recording, start_pulse
 from tests.test_output import find, real_time
 from voiceguide.units import FRAMES_PER_MS, SAMPLE_RATE, ms_to_frames
@@ -127,14 +127,6 @@ def exported(script: Path) -> tuple[Samples, dict[str, Any]]:
         check=True,
     )
     return sf.read(str(wav), dtype="float32")[0], json.loads(plan.stdout)
-
-
-def wait_for_socket(sock: Path, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not sock.exists():
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, "the player never opened its socket"
-        time.sleep(0.02)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from voiceguide.cli.commands import MARKUP
-from voiceguide.cli.options import Device, Engine, Output, Voice, Volume, in_range
+from voiceguide.cli.options import Device, DeviceWait, Engine, Output, Voice, Volume
 from voiceguide.service.units import DEVICE_WAIT_S
 
 service = typer.Typer(
@@ -106,15 +106,7 @@ def install(
     volume_db: Volume = 0.0,
     engine: Engine = None,
     voice: Voice = None,
-    device_wait: Annotated[
-        float,
-        typer.Option(
-            "--device-wait",
-            callback=lambda value: in_range(value, (0.0, 3600.0)),
-            help="Seconds the play waits for its audio device (at boot the sound server "
-            "may come later), or keeps reopening a lost one, before giving up.",
-        ),
-    ] = DEVICE_WAIT_S,
+    device_wait: DeviceWait = DEVICE_WAIT_S,
 ) -> None:
     """Write a systemd unit (and timer) that plays ROUTINE, and enable it.
 
