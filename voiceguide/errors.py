@@ -124,3 +124,16 @@ class AudioDeviceError(VoiceguideError, OSError):
     """No audio output could be opened, or it failed while playing; the message names the fix."""
 
     exit_code = ExitCode.AUDIO
+
+
+class AudioLibraryMissing(AudioDeviceError):
+    """The Python audio library an output needs is not installed; the message names the fix.
+    Not worth waiting for: a device wait does not retry it."""
+
+    def __init__(self, library: str, why: str) -> None:
+        self.library = library
+        super().__init__(
+            f"the {library} output needs the {library} module ({why}): "
+            f"pip install 'voiceguide[{library}]' (it is built from source: it needs gcc and "
+            "libasound2-dev, e.g. apt-get install gcc python3-dev libasound2-dev)"
+        )

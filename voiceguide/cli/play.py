@@ -29,7 +29,10 @@ def play(
     output: Annotated[
         str,
         typer.Option(
-            "--output", help="Audio output: auto, sounddevice, pacat, aplay, subprocess or null."
+            "--output",
+            help="Audio output: auto, sounddevice, pacat, aplay, subprocess, null, or "
+            "simpleaudio (experimental, never picked by auto; pip install "
+            "'voiceguide[simpleaudio]').",
         ),
     ] = "auto",
     device: Annotated[

@@ -45,6 +45,9 @@ Backends (``open_output(name, device)``), each in its own module on ``output_bas
 ``pacat`` / ``aplay`` (``subprocess`` picks: pacat when PulseAudio or PipeWire answers)
     Raw s16le 24000 Hz mono on the program's stdin, fed by a writer thread. No Python
     audio library at all: the fallback when PortAudio is missing or misbehaves.
+``simpleaudio`` (experimental, never chosen by ``"auto"``; ``voiceguide[simpleaudio]``)
+    Long buffers on ALSA's default device, pulled up to 60 s ahead and joined only inside
+    quiet runs; the position from one monotonic run clock (``output_simpleaudio``).
 ``null``
     Discards the audio, paced in real time by the monotonic clock, or as fast as possible
     with ``fast=True``; ``keep=True`` keeps what was pulled (``NullOutput.captured``). For
@@ -61,12 +64,12 @@ from __future__ import annotations
 
 from typing import Protocol, Self, runtime_checkable
 
-from voiceguide.errors import AudioDeviceError
+from voiceguide.errors import AudioDeviceError, AudioLibraryMissing
 from voiceguide.player.output_base import DEFAULT_LATENCY, Pull
 from voiceguide.player.output_null import NullOutput
 from voiceguide.player.priority import LOADED_LATENCY, busy_machine
 
-NAMES = ("auto", "sounddevice", "subprocess", "pacat", "aplay", "null")
+NAMES = ("auto", "sounddevice", "subprocess", "pacat", "aplay", "simpleaudio", "null")
 EXPORT_HINT = "`voiceguide export` makes a file to play elsewhere"
 
 
@@ -118,6 +121,8 @@ def open_output(
         raise AudioDeviceError(f"unknown audio output {name!r}: choose one of {', '.join(NAMES)}")
     try:
         return _open_backend(name, device, latency)
+    except AudioLibraryMissing:
+        raise
     except AudioDeviceError as exc:
         raise AudioDeviceError(f"{exc}; {EXPORT_HINT}") from exc
 
@@ -132,6 +137,10 @@ def _open_backend(name: str, device: str | None, latency: float) -> Output:
         from voiceguide.player.output_subprocess import open_subprocess
 
         return open_subprocess(device, latency=latency)
+    if name == "simpleaudio":  # experimental; never chosen by "auto"
+        from voiceguide.player.output_simpleaudio import SimpleaudioOutput
+
+        return SimpleaudioOutput(device)
     from voiceguide.player.output_subprocess import SubprocessOutput
 
     return SubprocessOutput(name, device, latency=latency)

@@ -4,7 +4,8 @@ waiting for one that is not there yet when the play begins.
 The output is opened again on a thread, every REOPEN_EVERY_SECONDS until the device wait
 (``--device-wait``, ``limits.DEVICE_WAIT_SECONDS``) has passed, so that the player loop goes
 on answering commands meanwhile. Only an AudioDeviceError is worth waiting out; any other
-failure of an output ends the play.
+failure of an output ends the play, and so does a missing audio library
+(``AudioLibraryMissing``: no wait installs it).
 
 At the start (``open_waiting``) there is no play to go on with yet: the first output is
 tried in the same way, for the same wait, in the caller's thread (a stop signal ends it),
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import AudioDeviceError
+from voiceguide.errors import AudioDeviceError, AudioLibraryMissing
 from voiceguide.player.output import EXPORT_HINT
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class Reopening:
         while not self._cancelled.is_set():
             try:
                 output = self.reopen()
+            except AudioLibraryMissing as exc:
+                self.last = exc
+                break
             except AudioDeviceError as exc:
                 self.last = exc
             else:
@@ -110,7 +114,7 @@ def open_waiting(
     try:
         return open_output()
     except AudioDeviceError as first:
-        if wait <= 0:
+        if wait <= 0 or isinstance(first, AudioLibraryMissing):
             raise
         last = first
     began = time.monotonic()
@@ -127,6 +131,8 @@ def open_waiting(
         time.sleep(min(REOPEN_EVERY_SECONDS, deadline - now))
         try:
             output = open_output()
+        except AudioLibraryMissing:
+            raise
         except AudioDeviceError as exc:
             last = exc
             continue

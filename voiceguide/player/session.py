@@ -40,6 +40,7 @@ from voiceguide.units import FRAMES_PER_MS
 from voiceguide.words import phrases
 
 if TYPE_CHECKING:
+    from voiceguide.dsp.samples import Samples
     from voiceguide.player.output import Output
     from voiceguide.render import Level
     from voiceguide.voices.base import SpeechBank
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 BACK_RESTARTS_MS = 5000  # "back" within this of a part's start goes to the part before
 VOLUME_STEP_DB = 3.0
 SAID_PAD_MS = 300  # silence before and after what the player says by itself
+FAR_AHEAD_MS = 500  # an output pulling further ahead is restarted at each control
 
 
 @dataclass
@@ -102,6 +104,7 @@ class Session(Transport):
         self.held = hold  # waiting for start: paused, and the first resume begins the play
         self.paused = hold
         self.start_words = ""  # said as the held play begins (the re-cue of --resume)
+        self._end_pulled: int | None = None  # a far-ahead output's frames at the end
 
     def parts(self) -> tuple[Part, ...]:
         """The timeline's parts (``player.parts``), worked out again when it grows."""
@@ -130,7 +133,8 @@ class Session(Transport):
         """The file time being heard now (the cursor, less what is still buffered)."""
         with self.lock:
             cursor = self.cursor
-        buffered = max(0, self.output.pulled_frames() - self.output.played_frames())
+        pulled = self.output.pulled_frames() if self._end_pulled is None else self._end_pulled
+        buffered = max(0, pulled - self.output.played_frames())
         return (
             max(0, cursor - buffered) // FRAMES_PER_MS
             if not (self.paused or self.recovering)
@@ -202,6 +206,41 @@ class Session(Transport):
         if action is Action.STATUS:
             command.respond(self.status())
             return
+        far = action is not Action.STOP and not self.recovering and self._far_ahead()
+        if far:  # stopped, and moved back to the place heard, so the control acts there
+            self.output.stop(drain=False)
+            self.seek(self.heard_ms())
+            self.tail = None  # (what was pulled ahead is not heard: nothing to fade out)
+            self._end_pulled = None
+        try:
+            self._act(command)
+        finally:
+            if far:
+                self.output.start(self.pull)
+
+    def _far_ahead(self) -> bool:
+        """Whether the output runs far ahead of the listener (simpleaudio's long buffers)."""
+        return self.output.latency_frames() > FAR_AHEAD_MS * FRAMES_PER_MS
+
+    def _buffered_far(self) -> bool:
+        """Whether such an output still has more than FAR_AHEAD_MS of the routine to play
+        (at the end, the loop goes on answering controls until it has not)."""
+        if not self._far_ahead():
+            return False
+        end = self.output.pulled_frames() if self._end_pulled is None else self._end_pulled
+        left = end - self.output.played_frames()
+        return left > FAR_AHEAD_MS * FRAMES_PER_MS
+
+    def pull(self, n: int) -> Samples:
+        """The transport's ``pull``, noting where the end was pulled for a far-ahead output
+        (which goes on pulling silence after it)."""
+        block = super().pull(n)
+        if self.finished and self._end_pulled is None and self._far_ahead():
+            self._end_pulled = self.output.pulled_frames() + n
+        return block
+
+    def _act(self, command: Command) -> None:
+        action = command.action
         ms = self.heard_ms()
         part, after = self.part_at(ms)
         w = self.words
@@ -289,7 +328,7 @@ class Session(Transport):
                     if waiting.remind:
                         self.say(waiting.remind)
                     self.next_remind = time.monotonic() + max(5.0, waiting.every_ms / 1000)
-                if finished and not overlay_left:
+                if finished and not overlay_left and not self._buffered_far():
                     self.output.stop(drain=True)
                     break
                 if self.on_progress:
