@@ -122,9 +122,7 @@ def test_the_play_options_go_into_the_unit(tmp_path: Path) -> None:
         "--voice", "en-gb", "--device-wait", "90",
     )  # fmt: skip
     lines = unit_lines(tmp_path / "voiceguide-daily.service")
-    assert (
-        f"{exec_start} --output pacat --device usb --voice en-gb --device-wait 90" in lines
-    )
+    assert f"{exec_start} --output pacat --device usb --voice en-gb --device-wait 90" in lines
 
 
 @pytest.mark.parametrize(
