@@ -283,8 +283,6 @@ def test_play_on_a_name_nothing_answers_to_is_exit_7(usb_sink: PulseServer) -> N
     assert "'bluetooth'" in lines[0] and "here: usb" in lines[0], lines[0]
 
 
-
-
 @pytest.mark.e2e
 def test_a_usb_speaker_plugged_in_after_the_start_is_found_by_name(
     pulse: PulseServer, tmp_path: Path
